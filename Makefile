@@ -1,0 +1,31 @@
+# The README's two commands: `make demo` and `make test`. Each installs what it needs first.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps demo test bench clean
+
+## deps: liblmdb-dev (with pkg-config) from Debian, and py-lmdb for the interop tests.
+deps:
+	@if ! (command -v pkg-config >/dev/null && pkg-config --exists lmdb); then \
+		echo "installing liblmdb-dev and pkg-config"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblmdb-dev pkg-config; \
+	fi
+	@if ! python3 -c "import lmdb" 2>/dev/null; then \
+		echo "installing py-lmdb"; \
+		python3 -m pip install --quiet --disable-pip-version-check lmdb 2>/dev/null \
+		|| python3 -m pip install --quiet --disable-pip-version-check --break-system-packages lmdb; \
+	fi
+
+## demo: write a million entries to a store and read them back.
+demo: deps
+	swift run -c release diskcoll demo
+
+## test: the whole test suite.
+test: deps
+	swift test
+
+## bench: the side-by-side comparison with raw LMDB in C and py-lmdb (N=10M by default).
+bench: deps
+	Benchmarks/compare.sh $(N)
+
+clean:
+	rm -rf .build Benchmarks/.build

@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "DiskCollections",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "DiskCollections", targets: ["DiskCollections"]),
+        .library(name: "LMDB", targets: ["LMDB"]),
+        .executable(name: "diskcoll", targets: ["diskcoll"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The system liblmdb (Debian: liblmdb-dev). Only the LMDB target imports it.
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        // <malloc.h> (mallinfo2, malloc_trim), which Swift's Glibc module does not expose.
+        .systemLibrary(name: "CMalloc"),
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        .target(name: "DiskCollections", dependencies: ["LMDB"]),
+        .executableTarget(
+            name: "diskcoll",
+            dependencies: [
+                "DiskCollections",
+                "LMDB",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // A helper process for tests that must crash, fork or be killed.
+        .executableTarget(name: "LMDBTestHelper", dependencies: ["LMDB"], path: "Tests/LMDBTestHelper"),
+        .target(name: "TestSupport", dependencies: ["DiskCollections"], path: "Tests/TestSupport"),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport", "LMDBTestHelper"]),
+        .testTarget(name: "DiskCollectionsTests", dependencies: ["DiskCollections", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,371 @@
+import CLMDB
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An LMDB environment: one directory holding `data.mdb` and `lock.mdb`, memory-mapped, with any
+/// number of named ``Database``s inside.
+///
+/// Open it once per process, read in ``read(_:)`` and write in ``write(_:)``. Transactions exist only
+/// inside those closures: they commit when the closure returns and abort when it throws.
+///
+/// **Map growth.** Nobody sizes the map by hand. When a write fills the map (`MDB_MAP_FULL`),
+/// ``write(_:)`` aborts the transaction, doubles the map and runs the closure again, so a write
+/// closure may run more than once: keep its effects inside the transaction. A map grown by another
+/// process (`MDB_MAP_RESIZED`) is adopted when the next transaction begins.
+///
+/// **Threads.** An `Environment` is not `Sendable`: use it from one thread or task at a time. It is
+/// opened with `MDB_NOTLS`, so a read transaction is not tied to the thread that began it.
+///
+/// **Guards.** Opening the directory a second time in this process (also through a symbolic link)
+/// throws ``LMDBError/Code/alreadyOpen``; using the environment in a child after `fork()` throws
+/// ``LMDBError/Code/usedAfterFork``; stale reader slots left by killed processes are cleared at open
+/// (`mdb_reader_check`).
+///
+/// The corresponding LMDB type is `MDB_env`.
+public final class Environment {
+    /// How much is flushed to disk at commit.
+    public enum Durability: Sendable, Hashable {
+        /// Every commit is flushed with `fsync` (LMDB's default). Survives power loss.
+        case durable
+        /// The meta page is not flushed at commit (`MDB_NOMETASYNC`): a system crash may lose the last
+        /// transaction, never corrupt the store.
+        case noMetaSync
+        /// Nothing is flushed at commit (`MDB_NOSYNC`): a system crash may lose recent transactions;
+        /// a process crash loses nothing. ``sync(force:)`` flushes on demand.
+        case noSync
+    }
+
+    /// Options for opening an environment.
+    public struct Options: Sendable, Hashable {
+        /// The initial size of the memory map in bytes (it grows on demand). Default 1 GiB of address
+        /// space; the file only takes the pages actually written.
+        public var mapSize: Int = 1 << 30
+        /// The largest the map may grow to, or `nil` for no limit but the machine's.
+        public var maximumMapSize: Int? = nil
+        /// The most named databases (`mdb_env_set_maxdbs`). Default 128.
+        public var maximumDatabases: Int = 128
+        /// The most concurrent read transactions across all processes (`mdb_env_set_maxreaders`). Default 126.
+        public var maximumReaders: Int = 126
+        /// How much each commit flushes. Default ``Durability/durable``.
+        public var durability: Durability = .durable
+        /// Open read-only (`MDB_RDONLY`): writes fail with ``LMDBError/Code/permissionDenied`` and the
+        /// directory is not created.
+        public var readOnly: Bool = false
+        /// The file mode for new files. Default `0o644`.
+        public var fileMode: UInt32 = 0o644
+
+        public init(
+            mapSize: Int = 1 << 30, maximumMapSize: Int? = nil, maximumDatabases: Int = 128,
+            maximumReaders: Int = 126, durability: Durability = .durable, readOnly: Bool = false
+        ) {
+            self.mapSize = mapSize
+            self.maximumMapSize = maximumMapSize
+            self.maximumDatabases = maximumDatabases
+            self.maximumReaders = maximumReaders
+            self.durability = durability
+            self.readOnly = readOnly
+        }
+    }
+
+    /// Facts about the environment. The corresponding LMDB structure is `MDB_envinfo`.
+    public struct Info: Hashable, Sendable, Codable {
+        /// The current size of the memory map in bytes.
+        public var mapSize: Int
+        /// The number of the last page used in the file.
+        public var lastPage: Int
+        /// The id of the last committed transaction.
+        public var lastTransaction: Int
+        /// The size of the reader table.
+        public var maximumReaders: Int
+        /// Reader slots in use, by every process.
+        public var readers: Int
+    }
+
+    /// The directory, as given.
+    public let path: String
+    /// The options it was opened with.
+    public let options: Options
+    /// The largest key (and `dupSort` value) in bytes: 511 with Debian's liblmdb.
+    /// The corresponding LMDB function is `mdb_env_get_maxkeysize`.
+    public let maximumKeySize: Int
+    /// Reader slots of dead processes that `mdb_reader_check` cleared when this environment opened.
+    public let staleReadersCleared: Int
+    /// The current map size in bytes (it grows on demand).
+    public private(set) var mapSize: Int
+
+    @usableFromInline var handle: OpaquePointer?
+    @usableFromInline var liveTransactions = 0
+    @usableFromInline var writeInProgress = false
+    @usableFromInline var databases: [String: Database] = [:]
+    @usableFromInline var spareReader: OpaquePointer?
+    @usableFromInline let forkGeneration: Int
+    private let identity: FileIdentity
+
+    /// Opens (and, unless read-only, creates) the environment in directory `path`.
+    ///
+    /// - Throws: ``LMDBError`` with ``LMDBError/Code/alreadyOpen`` if this process already has the
+    ///   directory open, or the code from `mkdir`, `mdb_env_open` (`EACCES`, `ENOENT`, `MDB_INVALID`,
+    ///   `MDB_VERSION_MISMATCH`, …).
+    ///
+    /// The corresponding LMDB functions are `mdb_env_create`, `mdb_env_set_mapsize`,
+    /// `mdb_env_set_maxdbs`, `mdb_env_set_maxreaders`, `mdb_env_open` and `mdb_reader_check`.
+    public init(path: String, options: Options = Options()) throws(LMDBError) {
+        self.path = path
+        self.options = options
+        ForkWatch.install()
+        self.forkGeneration = ForkWatch.generation.load(ordering: .relaxed)
+
+        if !options.readOnly {
+            try FileIdentity.makeDirectory(path)
+        }
+        let identity = try FileIdentity(path: path)
+        try OpenEnvironments.claim(identity, path: path)
+        self.identity = identity
+
+        var env: OpaquePointer?
+        var ok = false
+        defer {
+            if !ok {
+                if let env { mdb_env_close(env) }
+                OpenEnvironments.release(identity)
+            }
+        }
+        try check(mdb_env_create(&env), "mdb_env_create")
+        try check(mdb_env_set_maxdbs(env, MDB_dbi(options.maximumDatabases)), "mdb_env_set_maxdbs")
+        try check(mdb_env_set_maxreaders(env, UInt32(options.maximumReaders)), "mdb_env_set_maxreaders")
+        try check(mdb_env_set_mapsize(env, options.mapSize), "mdb_env_set_mapsize")
+        var flags = UInt32(MDB_NOTLS)
+        switch options.durability {
+        case .durable: break
+        case .noMetaSync: flags |= UInt32(MDB_NOMETASYNC)
+        case .noSync: flags |= UInt32(MDB_NOSYNC)
+        }
+        if options.readOnly { flags |= UInt32(MDB_RDONLY) }
+        try check(mdb_env_open(env, path, flags, mdb_mode_t(options.fileMode)), "open \(path)")
+        var dead: Int32 = 0
+        try check(mdb_reader_check(env, &dead), "mdb_reader_check")
+        self.staleReadersCleared = Int(dead)
+        self.maximumKeySize = Int(mdb_env_get_maxkeysize(env))
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        self.mapSize = info.me_mapsize
+        self.handle = env
+        ok = true
+    }
+
+    deinit { close() }
+
+    /// Closes the environment. Closing twice is harmless. Closing inside a transaction is a
+    /// programming error and traps.
+    ///
+    /// The corresponding LMDB function is `mdb_env_close`.
+    public func close() {
+        guard let env = handle else { return }
+        precondition(liveTransactions == 0, "LMDB.Environment.close() called inside a transaction on \(path)")
+        if let spare = spareReader { mdb_txn_abort(spare); spareReader = nil }
+        // In a child after fork() the parent's locks and map must not be touched: leak the handle.
+        if ForkWatch.generation.load(ordering: .relaxed) == forkGeneration { mdb_env_close(env) }
+        handle = nil
+        databases = [:]
+        OpenEnvironments.release(identity)
+    }
+
+    /// Whether ``close()`` has been called.
+    public var isClosed: Bool { handle == nil }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a read-only transaction: a consistent snapshot that writers never block.
+    ///
+    /// The transaction and every byte borrowed through it are valid only inside `body`.
+    /// Cost: reuses one reset transaction handle, so beginning a read costs about a microsecond.
+    ///
+    /// - Throws: whatever `body` throws, or ``LMDBError`` (`readersFull`, `usedAfterFork`, `closed`).
+    ///
+    /// The corresponding LMDB functions are `mdb_txn_begin` with `MDB_RDONLY`, `mdb_txn_renew`,
+    /// `mdb_txn_reset` and `mdb_txn_abort`.
+    @inlinable @discardableResult
+    public func read<R>(_ body: (Transaction) throws -> R) throws -> R {
+        let txn = try beginTransaction(readOnly: true)
+        defer { endRead(txn) }
+        return try body(txn)
+    }
+
+    /// Runs `body` in a write transaction, committed when `body` returns and aborted when it throws.
+    ///
+    /// Only one write transaction exists at a time (LMDB serialises writers across processes); one
+    /// begun inside another throws ``LMDBError/Code/badTransaction``. If the map fills, the
+    /// transaction is aborted, the map doubled and `body` run again, so `body` may run more than once.
+    ///
+    /// - Throws: whatever `body` throws (the transaction is then aborted and nothing is written), or
+    ///   ``LMDBError`` (`mapFull` when the map cannot grow, `noSpace`, `permissionDenied` when read-only, …).
+    ///
+    /// The corresponding LMDB functions are `mdb_txn_begin`, `mdb_txn_commit` and `mdb_txn_abort`.
+    @discardableResult
+    public func write<R>(_ body: (Transaction) throws -> R) throws -> R {
+        while true {
+            let txn = try beginTransaction(readOnly: false)
+            let result: R
+            do {
+                result = try body(txn)
+            } catch {
+                let full = txn.hitMapFull
+                abort(txn)
+                if full { try growMap(); continue }
+                throw error
+            }
+            if txn.hitMapFull {  // the closure swallowed MDB_MAP_FULL; the transaction is unusable
+                abort(txn)
+                try growMap()
+                continue
+            }
+            // Committing can itself fill the map (LMDB writes the free list at commit).
+            if let error = commitResult(txn) {
+                guard error.code == .mapFull else { throw error }
+                try growMap()
+                continue
+            }
+            return result
+        }
+    }
+
+    @usableFromInline
+    func beginTransaction(readOnly: Bool) throws(LMDBError) -> Transaction {
+        guard let env = handle else { throw LMDBError(code: .closed, operation: "begin transaction on \(path)") }
+        if _slowPath(ForkWatch.generation.load(ordering: .relaxed) != forkGeneration) {
+            throw LMDBError(code: .usedAfterFork, operation: "begin transaction on \(path)",
+                            detail: "this Environment was opened in process before fork()")
+        }
+        if readOnly, let spare = spareReader {
+            spareReader = nil
+            let rc = mdb_txn_renew(spare)
+            if rc == 0 {
+                liveTransactions += 1
+                return Transaction(handle: spare, environment: self, readOnly: true)
+            }
+            mdb_txn_abort(spare)
+        }
+        if !readOnly && writeInProgress {
+            throw LMDBError(code: .badTransaction, operation: "begin write transaction on \(path)",
+                            detail: "a write transaction is already open in this process; do the work inside it")
+        }
+        var txn: OpaquePointer?
+        var rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
+        if rc == MDB_MAP_RESIZED && liveTransactions == 0 {
+            // Another process grew the map: adopt its size, then begin again.
+            try check(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize (adopt)")
+            refreshMapSize()
+            rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
+        }
+        try check(rc, readOnly ? "begin read transaction on \(path)" : "begin write transaction on \(path)")
+        liveTransactions += 1
+        if !readOnly { writeInProgress = true }
+        return Transaction(handle: txn!, environment: self, readOnly: readOnly)
+    }
+
+    @usableFromInline
+    func endRead(_ txn: Transaction) {
+        if !txn.pendingDatabases.isEmpty {
+            try? commit(txn)  // keeps the handles opened in it (committing a reader cannot fail)
+            return
+        }
+        guard let h = txn.invalidate() else { return }
+        liveTransactions -= 1
+        mdb_txn_reset(h)
+        if let old = spareReader { mdb_txn_abort(old) }
+        spareReader = h
+    }
+
+    /// Commits `txn` and marks it unusable. Handles opened in it live until the environment closes.
+    func commit(_ txn: Transaction) throws(LMDBError) {
+        guard let h = finish(txn) else { return }
+        try check(mdb_txn_commit(h), txn.isReadOnly ? "commit read transaction" : "mdb_txn_commit on \(path)")
+        databases.merge(txn.pendingDatabases) { old, _ in old }
+    }
+
+    private func commitResult(_ txn: Transaction) -> LMDBError? {
+        do { try commit(txn) } catch { return error }
+        return nil
+    }
+
+    /// Aborts `txn` and marks it unusable. LMDB closes the handles opened in it.
+    func abort(_ txn: Transaction) {
+        if let h = finish(txn) { mdb_txn_abort(h) }
+    }
+
+    private func finish(_ txn: Transaction) -> OpaquePointer? {
+        guard let h = txn.invalidate() else { return nil }
+        liveTransactions -= 1
+        if !txn.isReadOnly { writeInProgress = false }
+        return h
+    }
+
+    /// Doubles the map (bounded by ``Options/maximumMapSize``). Runs with no transaction live.
+    private func growMap() throws(LMDBError) {
+        guard let env = handle else { throw LMDBError(code: .closed, operation: "grow map of \(path)") }
+        guard liveTransactions == 0 else {
+            throw LMDBError(code: .mapFull, operation: "grow map of \(path)",
+                            detail: "\(liveTransactions) other transaction(s) of this process are open; end them first")
+        }
+        if let spare = spareReader { mdb_txn_abort(spare); spareReader = nil }
+        var newSize = mapSize > Int.max / 2 ? Int.max : mapSize * 2
+        if let cap = options.maximumMapSize {
+            guard mapSize < cap else {
+                throw LMDBError(code: .mapFull, operation: "grow map of \(path)",
+                                detail: "the map is \(mapSize) bytes, the maximumMapSize")
+            }
+            newSize = min(newSize, cap)
+        }
+        try check(mdb_env_set_mapsize(env, newSize), "mdb_env_set_mapsize(\(newSize)) on \(path)")
+        refreshMapSize()
+    }
+
+    private func refreshMapSize() {
+        guard let env = handle else { return }
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        mapSize = info.me_mapsize
+    }
+
+    // MARK: Maintenance
+
+    /// Flushes written data to disk. Needed only with ``Durability/noSync`` or ``Durability/noMetaSync``.
+    ///
+    /// The corresponding LMDB function is `mdb_env_sync`.
+    public func sync(force: Bool = true) throws(LMDBError) {
+        guard let env = handle else { throw LMDBError(code: .closed, operation: "sync \(path)") }
+        try check(mdb_env_sync(env, force ? 1 : 0), "mdb_env_sync on \(path)")
+    }
+
+    /// Facts about the map and the reader table. The corresponding LMDB function is `mdb_env_info`.
+    public func info() throws(LMDBError) -> Info {
+        guard let env = handle else { throw LMDBError(code: .closed, operation: "info of \(path)") }
+        var i = MDB_envinfo()
+        try check(mdb_env_info(env, &i), "mdb_env_info")
+        return Info(mapSize: i.me_mapsize, lastPage: i.me_last_pgno, lastTransaction: i.me_last_txnid,
+                    maximumReaders: Int(i.me_maxreaders), readers: Int(i.me_numreaders))
+    }
+
+    /// Clears reader slots held by dead processes and returns how many it cleared.
+    ///
+    /// The corresponding LMDB function is `mdb_reader_check`.
+    public func clearStaleReaders() throws(LMDBError) -> Int {
+        guard let env = handle else { throw LMDBError(code: .closed, operation: "reader check of \(path)") }
+        var dead: Int32 = 0
+        try check(mdb_reader_check(env, &dead), "mdb_reader_check")
+        return Int(dead)
+    }
+
+    /// Copies the environment to directory `destination` (which must exist and be empty), while it stays
+    /// usable. With `compact`, free pages are left out and the copy is renumbered.
+    ///
+    /// The corresponding LMDB function is `mdb_env_copy2`.
+    public func copy(to destination: String, compact: Bool = false) throws(LMDBError) {
+        guard let env = handle else { throw LMDBError(code: .closed, operation: "copy \(path)") }
+        try check(mdb_env_copy2(env, destination, compact ? UInt32(MDB_CP_COMPACT) : 0),
+                  "mdb_env_copy2 to \(destination)")
+    }
+}

@@ -1,0 +1,67 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The identity of a directory: device and inode, the same through any symbolic link or path spelling.
+struct FileIdentity: Hashable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+
+    init(path: String) throws(LMDBError) {
+        var s = stat()
+        guard stat(path, &s) == 0 else {
+            throw LMDBError(code: .init(rawValue: errno), operation: "stat \(path)")
+        }
+        guard (s.st_mode & S_IFMT) == S_IFDIR else {
+            throw LMDBError(code: .init(rawValue: ENOTDIR), operation: "open \(path)",
+                            detail: "an environment is a directory holding data.mdb and lock.mdb")
+        }
+        device = UInt64(s.st_dev)
+        inode = UInt64(s.st_ino)
+    }
+
+    /// `mkdir -p path`.
+    static func makeDirectory(_ path: String) throws(LMDBError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for part in path.split(separator: "/") {
+            prefix += part
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw LMDBError(code: .init(rawValue: errno), operation: "mkdir \(prefix)")
+            }
+            prefix += "/"
+        }
+    }
+}
+
+/// The environments this process has open, so the same directory is never opened twice: LMDB forbids
+/// it ("Do not have open an LMDB database twice in the same process at the same time"), since closing
+/// either copy would drop the other's POSIX locks.
+enum OpenEnvironments {
+    private static let open = Mutex<Set<FileIdentity>>([])
+
+    static func claim(_ identity: FileIdentity, path: String) throws(LMDBError) {
+        let inserted = open.withLock { $0.insert(identity).inserted }
+        guard inserted else {
+            throw LMDBError(code: .alreadyOpen, operation: "open \(path)",
+                            detail: "this directory (device \(identity.device), inode \(identity.inode)) is already open")
+        }
+    }
+
+    static func release(_ identity: FileIdentity) {
+        _ = open.withLock { $0.remove(identity) }
+    }
+}
+
+/// Counts `fork()`s, so an environment opened before a fork can tell it is in the child.
+@usableFromInline
+enum ForkWatch {
+    @usableFromInline static let generation = Atomic<Int>(0)
+    private static let installed = Atomic<Bool>(false)
+
+    static func install() {
+        guard installed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        pthread_atfork(nil, nil) { ForkWatch.generation.add(1, ordering: .relaxed) }
+    }
+}

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+@main
+struct DiskColl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diskcoll",
+        abstract: "Inspect, import and export DiskCollections stores (LMDB environments).",
+        version: DiskCollectionsVersion.string,
+        subcommands: [Stat.self, Demo.self]
+    )
+}
+
+/// The version `diskcoll --version` prints.
+enum DiskCollectionsVersion {
+    static let string = "0.1.0"
+}

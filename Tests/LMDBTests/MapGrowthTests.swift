@@ -1,0 +1,83 @@
+import LMDB
+import Testing
+import TestSupport
+
+@Suite struct MapGrowthTests {
+    /// From a 64 KiB map, 1M entries in batches: the map grows by itself, every batch lands once.
+    @Test func growsFrom64KiBWhileWritingAMillionEntries() throws {
+        let dir = TemporaryDirectory()
+        let env = try Environment(path: dir.path, options: .init(mapSize: 64 << 10, durability: .noSync))
+        let start = env.mapSize
+        var runs = 0
+        for batch in 0..<10 {
+            try env.write { txn in
+                runs += 1
+                let db = try txn.openDatabase("big")!
+                for i in UInt64(batch * 100_000)..<UInt64((batch + 1) * 100_000) {
+                    try withUnsafeBytes(of: i.bigEndian) { k in
+                        try withUnsafeBytes(of: i &* 0x9E37_79B9) { v in _ = try txn.put(db, key: k, value: v, flags: .append) }
+                    }
+                }
+            }
+        }
+        #expect(env.mapSize > start)
+        #expect(runs > 10, "some batches must have been retried after growth")
+        try env.read { txn in
+            let db = try txn.openDatabase("big", create: false)!
+            #expect(try txn.count(db) == 1_000_000)
+            var sum: UInt64 = 0, n: UInt64 = 0, previous: UInt64? = nil, inOrder = true
+            try txn.withCursor(db) { c in
+                for (k, v) in c.entries() {
+                    let key = UInt64(bigEndian: k.loadUnaligned(as: UInt64.self))
+                    if let p = previous, key != p + 1 { inOrder = false }
+                    previous = key
+                    sum &+= v.loadUnaligned(as: UInt64.self)
+                    n += 1
+                }
+            }
+            var expected: UInt64 = 0
+            for i in 0..<UInt64(1_000_000) { expected &+= i &* 0x9E37_79B9 }
+            #expect(n == 1_000_000 && inOrder && sum == expected)
+        }
+    }
+
+    /// A write that swallows MDB_MAP_FULL inside its closure is still retried, not committed half-done.
+    @Test func swallowedMapFullIsStillRetried() throws {
+        let dir = TemporaryDirectory()
+        let env = try Environment(path: dir.path, options: .init(mapSize: 64 << 10, durability: .noSync))
+        try env.write { txn in
+            let db = try txn.openDatabase("d")!
+            for i in 0..<UInt32(20_000) {
+                do { try txn.put(db, key: withUnsafeBytes(of: i.bigEndian, Array.init), value: [UInt8](repeating: 1, count: 64)) } catch {}
+            }
+        }
+        try env.read { txn throws in #expect(try txn.count(try txn.openDatabase("d", create: false)!) == 20_000) }
+    }
+
+    @Test func aMaximumMapSizeStopsGrowthWithATypedError() throws {
+        let dir = TemporaryDirectory()
+        let env = try Environment(path: dir.path, options: .init(mapSize: 64 << 10, maximumMapSize: 256 << 10, durability: .noSync))
+        let error = #expect(throws: LMDBError.self) {
+            try env.write { txn in
+                let db = try txn.openDatabase("d")!
+                for i in 0..<UInt32(100_000) { try txn.put(db, key: withUnsafeBytes(of: i.bigEndian, Array.init), value: [1]) }
+            }
+        }
+        #expect(error?.code == .mapFull)
+        #expect(error?.recoverySuggestion.isEmpty == false)
+        try env.read { txn throws in #expect(try txn.openDatabase("d", create: false) == nil) }
+    }
+
+    /// Another process grows the map; this one adopts the new size when its next transaction begins.
+    @Test func adoptsAMapGrownByAnotherProcess() throws {
+        let dir = TemporaryDirectory()
+        let env = try Environment(path: dir.path, options: .init(mapSize: 64 << 10, durability: .noSync))
+        try env.write { txn in try txn.put(try txn.openDatabase("mine")!, key: [1], value: [1]) }
+        let before = env.mapSize
+        let result = try run(builtExecutable("LMDBTestHelper"), ["fill", dir.path, "2000"])
+        #expect(result.status == 0, "\(result.standardError)")
+        try env.write { txn in try txn.put(try txn.openDatabase("mine")!, key: [2], value: [2]) }
+        #expect(env.mapSize > before)
+        try env.read { txn throws in #expect(try txn.count(try txn.openDatabase("other", create: false)!) == 2000) }
+    }
+}
