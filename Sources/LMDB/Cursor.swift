@@ -11,7 +11,7 @@ public final class Cursor {
     /// A key and its value, borrowed from the map.
     public typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
 
-    @usableFromInline var _handle: OpaquePointer?
+    @exclusivity(unchecked) @usableFromInline var _handle: OpaquePointer?
     @usableFromInline let transaction: Transaction
     /// The database the cursor walks.
     public let database: Database
@@ -33,7 +33,9 @@ public final class Cursor {
     @inlinable
     var handle: OpaquePointer {
         @inline(__always) get {
-            guard let h = _handle, transaction._handle != nil else {
+            // A cursor is closed before its transaction ends (withCursor's defer), so this one check
+            // also covers a cursor whose transaction ended.
+            guard let h = _handle else {
                 fatalError("LMDB.Cursor used after its withCursor { } closure or its transaction ended")
             }
             return h
@@ -48,7 +50,7 @@ public final class Cursor {
         var v = value.map(MDB_val.init) ?? .empty
         let rc = mdb_cursor_get(handle, &k, &v, op)
         if rc == notFound { return nil }
-        try check(rc, "mdb_cursor_get(\(database.name ?? "main"))")
+        try check(rc, "mdb_cursor_get", database)
         return (k.buffer, v.buffer)
     }
 
@@ -120,7 +122,7 @@ public final class Cursor {
             && flags.isDisjoint(with: [.append, .appendDuplicate]) {
             return false
         }
-        try transaction.checkWrite(rc, "mdb_cursor_put(\(database.name ?? "main"))")
+        try transaction.checkWrite(rc, "mdb_cursor_put", database)
         return true
     }
 
@@ -129,7 +131,7 @@ public final class Cursor {
     @inlinable
     public func deleteCurrent(allDuplicates: Bool = false) throws(LMDBError) {
         try transaction.checkWrite(mdb_cursor_del(handle, allDuplicates ? UInt32(MDB_NODUPDATA) : 0),
-                                   "mdb_cursor_del(\(database.name ?? "main"))")
+                                   "mdb_cursor_del", database)
     }
 
     // MARK: Ranges

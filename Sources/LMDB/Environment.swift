@@ -96,11 +96,11 @@ public final class Environment {
     /// The current map size in bytes (it grows on demand).
     public private(set) var mapSize: Int
 
-    @usableFromInline var handle: OpaquePointer?
-    @usableFromInline var liveTransactions = 0
-    @usableFromInline var writeInProgress = false
+    @exclusivity(unchecked) @usableFromInline var handle: OpaquePointer?
+    @exclusivity(unchecked) @usableFromInline var liveTransactions = 0
+    @exclusivity(unchecked) @usableFromInline var writeInProgress = false
     @usableFromInline var databases: [String: Database] = [:]
-    @usableFromInline var spareReader: OpaquePointer?
+    @exclusivity(unchecked) @usableFromInline var spareReader: OpaquePointer?
     @usableFromInline let forkGeneration: Int
     private let identity: FileIdentity
 

@@ -146,5 +146,18 @@ func check(_ rc: Int32, _ operation: @autoclosure () -> String) throws(LMDBError
     if _slowPath(rc != 0) { throw LMDBError(code: .init(rawValue: rc), operation: operation()) }
 }
 
+/// ``check(_:_:)`` for hot paths: nothing is captured or formatted unless `rc` is an error.
+@inlinable @inline(__always)
+func check(_ rc: Int32, _ function: StaticString, _ database: Database) throws(LMDBError) {
+    if _slowPath(rc != 0) { throw LMDBError.failure(rc, function, database) }
+}
+
+extension LMDBError {
+    @usableFromInline @inline(never)
+    static func failure(_ rc: Int32, _ function: StaticString, _ database: Database) -> LMDBError {
+        LMDBError(code: Code(rawValue: rc), operation: "\(function)(\(database.name ?? "main"))")
+    }
+}
+
 /// `MDB_NOTFOUND` as a plain constant for callers that map it to `nil`.
 @usableFromInline let notFound: Int32 = MDB_NOTFOUND

@@ -13,7 +13,9 @@ import CLMDB
 ///
 /// The corresponding LMDB type is `MDB_txn`.
 public final class Transaction {
-    @usableFromInline var _handle: OpaquePointer?
+    // Read on every call: unchecked exclusivity keeps the hot path free of runtime access tracking;
+    // the type is not Sendable, so no other thread can touch it.
+    @exclusivity(unchecked) @usableFromInline var _handle: OpaquePointer?
     @usableFromInline let environment: Environment
     /// Whether this is a read-only transaction.
     public let isReadOnly: Bool
@@ -21,7 +23,7 @@ public final class Transaction {
     public let maximumKeySize: Int
     /// Set when LMDB answered `MDB_MAP_FULL`: the transaction can only be aborted, and
     /// ``Environment/write(_:)`` grows the map and runs the closure again.
-    @usableFromInline var hitMapFull = false
+    @exclusivity(unchecked) @usableFromInline var hitMapFull = false
     /// Handles opened in this transaction; the environment keeps them if it commits.
     var pendingDatabases: [String: Database] = [:]
 
@@ -135,14 +137,14 @@ public final class Transaction {
     @inlinable
     public func count(_ database: Database) throws(LMDBError) -> Int {
         var s = MDB_stat()
-        try check(mdb_stat(handle, database.handle, &s), "mdb_stat")
+        try check(mdb_stat(handle, database.handle, &s), "mdb_stat", database)
         return s.ms_entries
     }
 
     /// Removes every entry of `database`; with `deleteDatabase`, removes the database itself and
     /// closes its handle. The corresponding LMDB function is `mdb_drop`.
     public func clear(_ database: Database, deleteDatabase: Bool = false) throws(LMDBError) {
-        try checkWrite(mdb_drop(handle, database.handle, deleteDatabase ? 1 : 0), "mdb_drop(\(database.name ?? "main"))")
+        try checkWrite(mdb_drop(handle, database.handle, deleteDatabase ? 1 : 0), "mdb_drop", database)
         if deleteDatabase {
             let key = database.name ?? ""
             pendingDatabases[key] = nil
@@ -167,7 +169,7 @@ public final class Transaction {
         var v = MDB_val.empty
         let rc = mdb_get(handle, database.handle, &k, &v)
         if rc == notFound { return nil }
-        try check(rc, "mdb_get(\(database.name ?? "main"))")
+        try check(rc, "mdb_get", database)
         return try body(v.buffer)
     }
 
@@ -187,7 +189,7 @@ public final class Transaction {
         var v = MDB_val.empty
         let rc = mdb_get(handle, database.handle, &k, &v)
         if rc == notFound { return false }
-        try check(rc, "mdb_get(\(database.name ?? "main"))")
+        try check(rc, "mdb_get", database)
         return true
     }
 
@@ -224,7 +226,7 @@ public final class Transaction {
             && flags.isDisjoint(with: [.append, .appendDuplicate]) {
             return false
         }
-        try checkWrite(rc, "mdb_put(\(database.name ?? "main"))")
+        try checkWrite(rc, "mdb_put", database)
         return true
     }
 
@@ -249,7 +251,7 @@ public final class Transaction {
         var v = MDB_val(mv_size: count, mv_data: nil)
         let rc = mdb_put(handle, database.handle, &k, &v, flags.rawValue | UInt32(MDB_RESERVE))
         if rc == MDB_KEYEXIST && flags.contains(.noOverwrite) && !flags.contains(.append) { return false }
-        try checkWrite(rc, "mdb_put(\(database.name ?? "main"), reserve)")
+        try checkWrite(rc, "mdb_put(reserve)", database)
         try fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: count))
         return true
     }
@@ -271,7 +273,7 @@ public final class Transaction {
             rc = mdb_del(handle, database.handle, &k, nil)
         }
         if rc == notFound { return false }
-        try checkWrite(rc, "mdb_del(\(database.name ?? "main"))")
+        try checkWrite(rc, "mdb_del", database)
         return true
     }
 
@@ -324,10 +326,10 @@ public final class Transaction {
 
     /// ``check(_:_:)`` for calls that write: remembers `MDB_MAP_FULL` so the write can be retried.
     @inlinable @inline(__always)
-    func checkWrite(_ rc: Int32, _ operation: @autoclosure () -> String) throws(LMDBError) {
+    func checkWrite(_ rc: Int32, _ function: StaticString, _ database: Database) throws(LMDBError) {
         if _slowPath(rc != 0) {
             if rc == MDB_MAP_FULL { hitMapFull = true }
-            throw LMDBError(code: .init(rawValue: rc), operation: operation())
+            throw LMDBError.failure(rc, function, database)
         }
     }
 }

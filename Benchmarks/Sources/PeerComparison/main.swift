@@ -1,0 +1,103 @@
+// The workload of ../shared/peers/raw_lmdb.c, step for step, through DiskCollections' modules.
+// usage: PeerComparison lmdb|diskmap EMPTY_DIR N     Prints one JSON line with the peers' field names.
+import DiskCollections
+import Foundation
+import LMDB
+
+let arguments = CommandLine.arguments
+guard arguments.count == 4, let n = UInt64(arguments[3]) else {
+    FileHandle.standardError.write(Data("usage: PeerComparison lmdb|diskmap EMPTY_DIR N\n".utf8))
+    exit(2)
+}
+let implementation = arguments[1], directory = arguments[2]
+
+/// The peers' xorshift64, same seed.
+struct XorShift {
+    var state: UInt64 = 88_172_645_463_325_252
+    mutating func next() -> UInt64 {
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return state
+    }
+}
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+struct Result: Encodable {
+    var impl: String
+    var n: UInt64
+    var append_load_per_s: Double
+    var random_put_per_s: Double
+    var random_get_per_s: Double
+    var scan_per_s: Double
+    var count: UInt64
+    var checksum: UInt64
+}
+
+func runLMDB() throws -> Result {
+    let env = try Environment(path: directory, options: .init(mapSize: 64 << 30, durability: .noSync))
+    var rng = XorShift()
+    var t0 = now()
+    var db: Database!
+    try env.write { txn in
+        db = try txn.openDatabase(nil)!
+        for i in 0..<n {
+            var key = i.bigEndian, value = i &* 2
+            try withUnsafeBytes(of: &key) { k in
+                try withUnsafeBytes(of: &value) { v in _ = try txn.put(db, key: k, value: v, flags: .append) }
+            }
+        }
+    }
+    let load = now() - t0
+
+    t0 = now()
+    let m = n / 10
+    try env.write { txn in
+        for i in 0..<m {
+            var key = (rng.next() % (n * 2)).bigEndian, value = i
+            try withUnsafeBytes(of: &key) { k in
+                try withUnsafeBytes(of: &value) { v in _ = try txn.put(db, key: k, value: v) }
+            }
+        }
+    }
+    let randomPut = now() - t0
+
+    var sum: UInt64 = 0, count: UInt64 = 0
+    var randomGet = 0.0, scan = 0.0
+    try env.read { txn in
+        t0 = now()
+        for _ in 0..<n {
+            var key = (rng.next() % n).bigEndian
+            if let x = try withUnsafeBytes(of: &key, { k in try txn.get(db, key: k) { $0.loadUnaligned(as: UInt64.self) } }) {
+                sum &+= x
+            }
+        }
+        randomGet = now() - t0
+        t0 = now()
+        try txn.withCursor(db) { cursor in
+            for (_, v) in cursor.entries() {
+                sum &+= v.loadUnaligned(as: UInt64.self)
+                count += 1
+            }
+        }
+        scan = now() - t0
+    }
+    env.close()
+    return Result(impl: "swift-lmdb", n: n, append_load_per_s: Double(n) / load, random_put_per_s: Double(m) / randomPut,
+                  random_get_per_s: Double(n) / randomGet, scan_per_s: Double(count) / scan, count: count, checksum: sum)
+}
+
+let result: Result
+switch implementation {
+case "lmdb": result = try runLMDB()
+case "diskmap": result = try runDiskMap()
+default:
+    FileHandle.standardError.write(Data("unknown implementation \(implementation)\n".utf8))
+    exit(2)
+}
+let encoder = JSONEncoder()
+encoder.outputFormatting = [.sortedKeys]
+print(String(decoding: try encoder.encode(result), as: UTF8.self))

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs the peers' workload (raw LMDB in C, py-lmdb) and ours side by side, on the same N, in one run,
+# and prints each rate with its ratio to raw C.  usage: Benchmarks/compare.sh [N] [impl ...]
+# PEERS may name the peers' folder (default: ../shared/peers beside the repository).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(dirname "$here")"
+N="${1:-10000000}"; shift || true
+impls=("${@:-lmdb}")
+PEERS="${PEERS:-$(dirname "$repo")/shared/peers}"
+[ -f "$PEERS/raw_lmdb.c" ] || { echo "no peers at $PEERS (set PEERS=...)" >&2; exit 2; }
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+
+cc -O2 -o "$work/raw_lmdb" "$PEERS/raw_lmdb.c" -llmdb
+swift build -c release --package-path "$here" --product PeerComparison >&2
+bin="$(swift build -c release --package-path "$here" --show-bin-path)/PeerComparison"
+
+fresh() { local d="$work/$1"; rm -rf "$d"; mkdir -p "$d"; echo "$d"; }
+results="$work/results.jsonl"
+"$work/raw_lmdb" "$(fresh c)" "$N" | tee -a "$results"
+rm -rf "$work/c"
+for impl in "${impls[@]}"; do
+  "$bin" "$impl" "$(fresh "$impl")" "$N" | tee -a "$results"
+  rm -rf "$work/$impl"
+done
+if python3 -c "import lmdb" 2>/dev/null; then
+  python3 "$PEERS/pylmdb_peer.py" "$(fresh py)" "$N" | tee -a "$results"
+  rm -rf "$work/py"
+fi
+python3 - "$results" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+base = next(r for r in rows if r["impl"] == "raw-c")
+cols = ["append_load_per_s", "random_put_per_s", "random_get_per_s", "scan_per_s"]
+print(f"\nN = {base['n']:,}; rates in M ops/s, ratio to raw C in brackets")
+print(f"{'impl':<14}" + "".join(f"{c.replace('_per_s',''):>22}" for c in cols))
+for r in rows:
+    cells = []
+    for c in cols:
+        if c in r: cells.append(f"{r[c]/1e6:9.2f} ({r[c]/base[c]:5.2f}x)")
+        else: cells.append("—")
+    print(f"{r['impl']:<14}" + "".join(f"{x:>22}" for x in cells))
+for r in rows:
+    if "checksum" in r and r is not base and r["impl"] != "py-lmdb":
+        ok = r["checksum"] == base["checksum"] and r["count"] == base["count"]
+        print(f"{r['impl']}: count and checksum {'match raw C' if ok else 'DIFFER FROM RAW C'}")
+PY
