@@ -3,16 +3,16 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps demo test bench clean
 
-## deps: liblmdb-dev (with pkg-config) from Debian, and py-lmdb for the interop tests.
+## deps: liblmdb-dev (with pkg-config) from Debian, and py-lmdb + cbor2 for the interop tests.
 deps:
 	@if ! (command -v pkg-config >/dev/null && pkg-config --exists lmdb); then \
 		echo "installing liblmdb-dev and pkg-config"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblmdb-dev pkg-config; \
 	fi
-	@if ! python3 -c "import lmdb" 2>/dev/null; then \
-		echo "installing py-lmdb"; \
-		python3 -m pip install --quiet --disable-pip-version-check lmdb 2>/dev/null \
-		|| python3 -m pip install --quiet --disable-pip-version-check --break-system-packages lmdb; \
+	@if ! python3 -c "import lmdb, cbor2" 2>/dev/null; then \
+		echo "installing py-lmdb and cbor2"; \
+		python3 -m pip install --quiet --disable-pip-version-check lmdb cbor2 2>/dev/null \
+		|| python3 -m pip install --quiet --disable-pip-version-check --break-system-packages lmdb cbor2; \
 	fi
 
 ## demo: write a million entries to a store and read them back.

@@ -66,7 +66,7 @@ case "fill":
         let db = try txn.openDatabase("other")!
         let value = [UInt8](repeating: 7, count: 1024)
         for i in 0..<UInt64(n) {
-            try txn.put(db, key: Array(withUnsafeBytes(of: i.bigEndian, Array.init)), value: value)
+            try txn.put(db, key: Array(withUnsafeBytes(of: i.bigEndian) { Array($0) }), value: value)
         }
     }
     say("filled \(try env.info().mapSize)")

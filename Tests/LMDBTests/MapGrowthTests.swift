@@ -48,7 +48,7 @@ import TestSupport
         try env.write { txn in
             let db = try txn.openDatabase("d")!
             for i in 0..<UInt32(20_000) {
-                do { try txn.put(db, key: withUnsafeBytes(of: i.bigEndian, Array.init), value: [UInt8](repeating: 1, count: 64)) } catch {}
+                do { try txn.put(db, key: withUnsafeBytes(of: i.bigEndian) { Array($0) }, value: [UInt8](repeating: 1, count: 64)) } catch {}
             }
         }
         try env.read { txn throws in #expect(try txn.count(try txn.openDatabase("d", create: false)!) == 20_000) }
@@ -60,7 +60,7 @@ import TestSupport
         let error = #expect(throws: LMDBError.self) {
             try env.write { txn in
                 let db = try txn.openDatabase("d")!
-                for i in 0..<UInt32(100_000) { try txn.put(db, key: withUnsafeBytes(of: i.bigEndian, Array.init), value: [1]) }
+                for i in 0..<UInt32(100_000) { try txn.put(db, key: withUnsafeBytes(of: i.bigEndian) { Array($0) }, value: [1]) }
             }
         }
         #expect(error?.code == .mapFull)

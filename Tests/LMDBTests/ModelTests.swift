@@ -6,7 +6,7 @@ import TestSupport
 @Suite struct ModelTests {
     struct Rollback: Error {}
 
-    static func key(_ k: UInt16) -> [UInt8] { withUnsafeBytes(of: k.bigEndian, Array.init) }
+    static func key(_ k: UInt16) -> [UInt8] { withUnsafeBytes(of: k.bigEndian) { Array($0) } }
 
     @Test func randomOperationsMatchTheModel() throws {
         let dir = TemporaryDirectory()

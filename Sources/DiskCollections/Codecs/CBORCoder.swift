@@ -1,0 +1,293 @@
+import Foundation
+
+/// Encodes `Encodable` values as CBOR; see ``CodableDiskValue``.
+public struct CBOREncoder {
+    public init() {}
+
+    /// The CBOR bytes of `value`.
+    public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        var out: [UInt8] = []
+        try CBOREncoding.item(value, codingPath: []).write(to: &out)
+        return out
+    }
+}
+
+/// Decodes CBOR into `Decodable` values; see ``CodableDiskValue``.
+public struct CBORDecoder {
+    public init() {}
+
+    /// Decodes a `T` from `bytes`. Throws ``DiskCollectionsError/corrupt(collection:detail:)`` or a
+    /// `DecodingError` when the bytes do not hold a `T`.
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+        var i = 0
+        let item = try CBOR.read(bytes, &i)
+        guard i == bytes.count else { throw corrupt("\(bytes.count - i) bytes after a CBOR value") }
+        return try CBORDecoding.value(T.self, from: item, codingPath: [])
+    }
+
+    /// Decodes a `T` from `bytes`.
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try bytes.withUnsafeBytes { try decode(type, from: $0) }
+    }
+}
+
+// MARK: Encoding
+
+/// A tree being built: containers are reference boxes so nested containers can fill them later.
+final class CBORBox {
+    enum Content { case empty, item(CBOR), array([CBORBox]), map([(String, CBORBox)]) }
+    var content: Content = .empty
+
+    var item: CBOR {
+        switch content {
+        case .empty: return .null
+        case .item(let i): return i
+        case .array(let a): return .array(a.map(\.item))
+        case .map(let m): return .map(m.map { (.text($0.0), $0.1.item) })
+        }
+    }
+}
+
+enum CBOREncoding {
+    static func item<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws -> CBOR {
+        if let primitive = primitive(value) { return primitive }
+        let encoder = CBOREncoderImpl(codingPath: codingPath)
+        try value.encode(to: encoder)
+        return encoder.box.item
+    }
+
+    static func primitive(_ value: Any) -> CBOR? {
+        func int<I: BinaryInteger>(_ i: I) -> CBOR { i < 0 ? .negative(UInt64(-1 - Int64(i))) : .unsigned(UInt64(i)) }
+        switch value {
+        case let v as Bool: return .bool(v)
+        case let v as String: return .text(v)
+        case let v as Double: return .double(v)
+        case let v as Float: return .double(Double(v))
+        case let v as Int: return int(v)
+        case let v as Int8: return int(v)
+        case let v as Int16: return int(v)
+        case let v as Int32: return int(v)
+        case let v as Int64: return int(v)
+        case let v as UInt: return .unsigned(UInt64(v))
+        case let v as UInt8: return .unsigned(UInt64(v))
+        case let v as UInt16: return .unsigned(UInt64(v))
+        case let v as UInt32: return .unsigned(UInt64(v))
+        case let v as UInt64: return .unsigned(v)
+        case let v as Data: return .bytes(Array(v))
+        default: return nil
+        }
+    }
+}
+
+final class CBOREncoderImpl: Encoder, SingleValueEncodingContainer {
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    let box: CBORBox
+
+    init(codingPath: [any CodingKey], box: CBORBox = CBORBox()) {
+        self.codingPath = codingPath
+        self.box = box
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
+        if case .map = box.content {} else { box.content = .map([]) }
+        return KeyedEncodingContainer(KeyedContainer<Key>(box: box, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() -> any UnkeyedEncodingContainer {
+        if case .array = box.content {} else { box.content = .array([]) }
+        return UnkeyedContainer(box: box, codingPath: codingPath)
+    }
+
+    func singleValueContainer() -> any SingleValueEncodingContainer { self }
+
+    func encodeNil() throws { box.content = .item(.null) }
+    func encode<T: Encodable>(_ value: T) throws { box.content = .item(try CBOREncoding.item(value, codingPath: codingPath)) }
+
+    struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
+        let box: CBORBox
+        let codingPath: [any CodingKey]
+
+        func child(_ key: Key) -> CBORBox {
+            let child = CBORBox()
+            guard case .map(var pairs) = box.content else { return child }
+            pairs.append((key.stringValue, child))
+            box.content = .map(pairs)
+            return child
+        }
+        mutating func encodeNil(forKey key: Key) throws { child(key).content = .item(.null) }
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+            child(key).content = .item(try CBOREncoding.item(value, codingPath: codingPath + [key]))
+        }
+        mutating func nestedContainer<N: CodingKey>(keyedBy: N.Type, forKey key: Key) -> KeyedEncodingContainer<N> {
+            CBOREncoderImpl(codingPath: codingPath + [key], box: child(key)).container(keyedBy: N.self)
+        }
+        mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
+            CBOREncoderImpl(codingPath: codingPath + [key], box: child(key)).unkeyedContainer()
+        }
+        mutating func superEncoder() -> any Encoder { CBOREncoderImpl(codingPath: codingPath, box: child(Key(stringValue: "super")!)) }
+        mutating func superEncoder(forKey key: Key) -> any Encoder { CBOREncoderImpl(codingPath: codingPath + [key], box: child(key)) }
+    }
+
+    struct UnkeyedContainer: UnkeyedEncodingContainer {
+        let box: CBORBox
+        let codingPath: [any CodingKey]
+        var count: Int {
+            if case .array(let a) = box.content { return a.count }
+            return 0
+        }
+        func child() -> CBORBox {
+            let child = CBORBox()
+            if case .array(var items) = box.content { items.append(child); box.content = .array(items) }
+            return child
+        }
+        mutating func encodeNil() throws { child().content = .item(.null) }
+        mutating func encode<T: Encodable>(_ value: T) throws {
+            child().content = .item(try CBOREncoding.item(value, codingPath: codingPath))
+        }
+        mutating func nestedContainer<N: CodingKey>(keyedBy: N.Type) -> KeyedEncodingContainer<N> {
+            CBOREncoderImpl(codingPath: codingPath, box: child()).container(keyedBy: N.self)
+        }
+        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+            CBOREncoderImpl(codingPath: codingPath, box: child()).unkeyedContainer()
+        }
+        mutating func superEncoder() -> any Encoder { CBOREncoderImpl(codingPath: codingPath, box: child()) }
+    }
+}
+
+// MARK: Decoding
+
+enum CBORDecoding {
+    static func mismatch(_ type: Any.Type, _ item: CBOR, _ path: [any CodingKey]) -> DecodingError {
+        .typeMismatch(type, .init(codingPath: path, debugDescription: "found CBOR \(item)"))
+    }
+
+    static func integer<I: FixedWidthInteger>(_ type: I.Type, _ item: CBOR, _ path: [any CodingKey]) throws -> I {
+        let result: I?
+        switch item {
+        case .unsigned(let n): result = I(exactly: n)
+        case .negative(let n): result = n <= UInt64(Int64.max) ? I(exactly: -1 - Int64(n)) : nil
+        default: throw mismatch(I.self, item, path)
+        }
+        guard let result else {
+            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: "\(item) does not fit \(I.self)"))
+        }
+        return result
+    }
+
+    static func value<T: Decodable>(_ type: T.Type, from item: CBOR, codingPath: [any CodingKey]) throws -> T {
+        func double() throws -> Double {
+            switch item {
+            case .double(let d): return d
+            case .unsigned(let n): return Double(n)
+            case .negative(let n): return -1 - Double(n)
+            default: throw mismatch(T.self, item, codingPath)
+            }
+        }
+        switch type {
+        case is Bool.Type:
+            guard case .bool(let b) = item else { throw mismatch(T.self, item, codingPath) }
+            return b as! T
+        case is String.Type:
+            guard case .text(let s) = item else { throw mismatch(T.self, item, codingPath) }
+            return s as! T
+        case is Double.Type: return try double() as! T
+        case is Float.Type: return Float(try double()) as! T
+        case is Int.Type: return try integer(Int.self, item, codingPath) as! T
+        case is Int8.Type: return try integer(Int8.self, item, codingPath) as! T
+        case is Int16.Type: return try integer(Int16.self, item, codingPath) as! T
+        case is Int32.Type: return try integer(Int32.self, item, codingPath) as! T
+        case is Int64.Type: return try integer(Int64.self, item, codingPath) as! T
+        case is UInt.Type: return try integer(UInt.self, item, codingPath) as! T
+        case is UInt8.Type: return try integer(UInt8.self, item, codingPath) as! T
+        case is UInt16.Type: return try integer(UInt16.self, item, codingPath) as! T
+        case is UInt32.Type: return try integer(UInt32.self, item, codingPath) as! T
+        case is UInt64.Type: return try integer(UInt64.self, item, codingPath) as! T
+        case is Data.Type:
+            guard case .bytes(let b) = item else { throw mismatch(T.self, item, codingPath) }
+            return Data(b) as! T
+        default:
+            return try T(from: CBORDecoderImpl(item: item, codingPath: codingPath))
+        }
+    }
+}
+
+struct CBORDecoderImpl: Decoder, SingleValueDecodingContainer {
+    let item: CBOR
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .map(let pairs) = item else { throw CBORDecoding.mismatch([String: Any].self, item, codingPath) }
+        var fields: [String: CBOR] = [:]
+        for (k, v) in pairs {
+            guard case .text(let name) = k else { throw CBORDecoding.mismatch(String.self, k, codingPath) }
+            fields[name] = v
+        }
+        return KeyedDecodingContainer(KeyedContainer<Key>(fields: fields, codingPath: codingPath))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard case .array(let items) = item else { throw CBORDecoding.mismatch([Any].self, item, codingPath) }
+        return UnkeyedContainer(items: items, codingPath: codingPath)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
+    func decodeNil() -> Bool { item == .null }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try CBORDecoding.value(T.self, from: item, codingPath: codingPath) }
+
+    struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+        let fields: [String: CBOR]
+        let codingPath: [any CodingKey]
+        var allKeys: [Key] { fields.keys.compactMap { Key(stringValue: $0) } }
+        func contains(_ key: Key) -> Bool { fields[key.stringValue] != nil }
+        func field(_ key: Key) throws -> CBOR {
+            guard let f = fields[key.stringValue] else {
+                throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no field \(key.stringValue)"))
+            }
+            return f
+        }
+        func decodeNil(forKey key: Key) throws -> Bool { try field(key) == .null }
+        func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+            try CBORDecoding.value(T.self, from: try field(key), codingPath: codingPath + [key])
+        }
+        func nestedContainer<N: CodingKey>(keyedBy: N.Type, forKey key: Key) throws -> KeyedDecodingContainer<N> {
+            try CBORDecoderImpl(item: try field(key), codingPath: codingPath + [key]).container(keyedBy: N.self)
+        }
+        func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+            try CBORDecoderImpl(item: try field(key), codingPath: codingPath + [key]).unkeyedContainer()
+        }
+        func superDecoder() throws -> any Decoder { CBORDecoderImpl(item: fields["super"] ?? .null, codingPath: codingPath) }
+        func superDecoder(forKey key: Key) throws -> any Decoder { CBORDecoderImpl(item: try field(key), codingPath: codingPath + [key]) }
+    }
+
+    struct UnkeyedContainer: UnkeyedDecodingContainer {
+        let items: [CBOR]
+        let codingPath: [any CodingKey]
+        var currentIndex = 0
+        var count: Int? { items.count }
+        var isAtEnd: Bool { currentIndex >= items.count }
+        mutating func next() throws -> CBOR {
+            guard !isAtEnd else {
+                throw DecodingError.valueNotFound(Any.self, .init(codingPath: codingPath, debugDescription: "array ended"))
+            }
+            defer { currentIndex += 1 }
+            return items[currentIndex]
+        }
+        mutating func decodeNil() throws -> Bool {
+            guard !isAtEnd, items[currentIndex] == .null else { return false }
+            currentIndex += 1
+            return true
+        }
+        mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            try CBORDecoding.value(T.self, from: try next(), codingPath: codingPath)
+        }
+        mutating func nestedContainer<N: CodingKey>(keyedBy: N.Type) throws -> KeyedDecodingContainer<N> {
+            try CBORDecoderImpl(item: try next(), codingPath: codingPath).container(keyedBy: N.self)
+        }
+        mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+            try CBORDecoderImpl(item: try next(), codingPath: codingPath).unkeyedContainer()
+        }
+        mutating func superDecoder() throws -> any Decoder { CBORDecoderImpl(item: try next(), codingPath: codingPath) }
+    }
+}

@@ -1,0 +1,40 @@
+/// An error of a disk collection or store: what went wrong, in which collection, and what to do.
+///
+/// Failures of LMDB itself (a full disk, permissions, a corrupt file) are ``LMDBError``s.
+public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The collection exists with another kind or other types than asked.
+    case typeMismatch(collection: String, stored: String, requested: String)
+    /// An encoded key is longer than LMDB allows (511 bytes).
+    case keyTooLong(collection: String, length: Int, maximum: Int)
+    /// An index outside `0..<count` of a ``DiskArray``.
+    case indexOutOfRange(collection: String, index: Int, count: Int)
+    /// Stored bytes do not decode as the collection's type.
+    case corrupt(collection: String, detail: String)
+    /// A collection name that cannot be used.
+    case invalidName(String, reason: String)
+    /// The store was created by a newer version of DiskCollections.
+    case unsupportedFormat(collection: String, version: Int, supported: Int)
+
+    public var description: String {
+        switch self {
+        case let .typeMismatch(name, stored, requested):
+            return "collection '\(name)' is a \(stored), not a \(requested). Open it as a \(stored), or use another name."
+        case let .keyTooLong(name, length, maximum):
+            return "collection '\(name)': a key encodes to \(length) bytes; LMDB allows at most \(maximum). Shorten or hash long keys."
+        case let .indexOutOfRange(name, index, count):
+            return "collection '\(name)': index \(index) is out of range 0..<\(count)."
+        case let .corrupt(name, detail):
+            return "collection '\(name)': stored bytes do not decode: \(detail). Was it written with another type or tool?"
+        case let .invalidName(name, reason):
+            return "invalid collection name '\(name)': \(reason)."
+        case let .unsupportedFormat(name, version, supported):
+            return "collection '\(name)' has format version \(version); this library reads up to \(supported). Upgrade DiskCollections."
+        }
+    }
+
+    /// The same error naming `collection`, for codec errors raised before the collection was known.
+    @usableFromInline func naming(_ collection: String) -> DiskCollectionsError {
+        if case let .corrupt(name, detail) = self, name.isEmpty { return .corrupt(collection: collection, detail: detail) }
+        return self
+    }
+}

@@ -1,0 +1,166 @@
+import LMDB
+
+/// A sorted map from `Key` to `Value` stored in a ``Store``: `Dictionary`'s operations, in key order,
+/// with range queries.
+///
+/// ```swift
+/// let parent = try store.map("parent", key: UInt64.self, value: UInt32.self)
+/// try parent.setValue(7, forKey: 42)
+/// let p = try parent[42]                       // Optional(7)
+/// try parent.forEach(in: 100..<200) { key, value in ... }
+/// ```
+///
+/// Costs: lookups and updates are one B+tree descent, O(log n), with no heap allocation for
+/// fixed-width types; `count` is O(1). Each call runs in its own transaction unless inside
+/// ``Store/write(_:)`` or ``Store/read(_:)``. Every method throws ``LMDBError`` for storage failures,
+/// ``DiskCollectionsError/keyTooLong(collection:length:maximum:)`` for keys over 511 bytes and
+/// ``DiskCollectionsError/corrupt(collection:detail:)`` for bytes that do not decode.
+///
+/// Not `Sendable`: use it where its ``Store`` is used.
+public struct DiskMap<Key: DiskKey, Value: DiskValue> {
+    /// The store holding the map.
+    public let store: Store
+    /// The collection's name.
+    public let name: String
+    @usableFromInline let database: Database
+
+    init(store: Store, name: String, database: Database) {
+        self.store = store
+        self.name = name
+        self.database = database
+    }
+
+    /// The value for `key`, or `nil`. O(log n).
+    @inlinable
+    public subscript(key: Key) -> Value? {
+        get throws {
+            try key.withDiskKeyBytes { k in
+                try store.checkKey(k, name)
+                return try store.withRead { txn in
+                    try txn.get(database, key: k) { v in try decoding(name) { try Value(diskValueBytes: v) } }
+                }
+            }
+        }
+    }
+
+    /// Stores `value` under `key`, replacing any value. O(log n).
+    @inlinable
+    public func setValue(_ value: Value, forKey key: Key) throws {
+        try key.withDiskKeyBytes { k in
+            try store.checkKey(k, name)
+            try value.withDiskValueBytes { v in
+                try store.withWrite { txn in _ = try txn.put(database, key: k, value: v) }
+            }
+        }
+    }
+
+    /// Stores `value` under `key` and returns the value it replaced, or `nil`. O(log n).
+    @discardableResult
+    public func updateValue(_ value: Value, forKey key: Key) throws -> Value? {
+        try store.write {
+            let old = try self[key]
+            try setValue(value, forKey: key)
+            return old
+        }
+    }
+
+    /// Removes `key` and returns its value, or `nil` if it was absent. O(log n).
+    @discardableResult
+    public func removeValue(forKey key: Key) throws -> Value? {
+        try key.withDiskKeyBytes { k in
+            try store.checkKey(k, name)
+            return try store.withWrite { txn in
+                let old = try txn.get(database, key: k) { v in try decoding(name) { try Value(diskValueBytes: v) } }
+                if old != nil { try txn.delete(database, key: k) }
+                return old
+            }
+        }
+    }
+
+    /// Whether `key` is present. O(log n).
+    @inlinable
+    public func contains(_ key: Key) throws -> Bool {
+        try key.withDiskKeyBytes { k in
+            try store.checkKey(k, name)
+            return try store.withRead { txn in try txn.contains(database, key: k) }
+        }
+    }
+
+    /// The number of entries. O(1).
+    public var count: Int { get throws { try store.withRead { txn in try txn.count(database) } } }
+
+    /// Whether the map is empty. O(1).
+    public var isEmpty: Bool { get throws { try count == 0 } }
+
+    /// The entry with the smallest key, or `nil`.
+    public var first: (key: Key, value: Value)? { get throws { try entries(limit: 1).first } }
+
+    /// The entry with the largest key, or `nil`.
+    public var last: (key: Key, value: Value)? { get throws { try entries(reverse: true, limit: 1).first } }
+
+    /// Removes every entry.
+    public func removeAll() throws { try store.withWrite { txn in try txn.clear(database) } }
+
+    // MARK: Ordered iteration and ranges
+
+    /// Calls `body` with each entry in `bounds` (all by default), in key order or reversed, in one
+    /// read snapshot. Return `false` from `body` to stop. Cost: O(log n) to start, then O(1) per entry.
+    @inlinable
+    public func forEach(in bounds: DiskKeyBounds = .all, reverse: Bool = false,
+                        _ body: (Key, Value) throws -> Bool) throws {
+        try store.scan(database, bounds, reverse: reverse) { k, v in
+            try decoding(name) { try body(try Key(diskKeyBytes: k), try Value(diskValueBytes: v)) }
+        }
+    }
+
+    /// Calls `body` with each entry whose key lies in `range` (`a..<b`, `a...b`, `a...`, `..<b`, `...b`).
+    @inlinable
+    public func forEach(in range: some DiskKeyRange<Key>, reverse: Bool = false, _ body: (Key, Value) throws -> Bool) throws {
+        try forEach(in: range.diskKeyBounds, reverse: reverse, body)
+    }
+
+    /// The entries in `bounds`, in order, at most `limit`.
+    public func entries(in bounds: DiskKeyBounds = .all, reverse: Bool = false, limit: Int = .max) throws -> [(key: Key, value: Value)] {
+        var out: [(key: Key, value: Value)] = []
+        guard limit > 0 else { return out }
+        try forEach(in: bounds, reverse: reverse) { k, v in
+            out.append((k, v))
+            return out.count < limit
+        }
+        return out
+    }
+
+    /// The entries whose key lies in `range`, in order, at most `limit`.
+    public func entries(in range: some DiskKeyRange<Key>, reverse: Bool = false, limit: Int = .max) throws -> [(key: Key, value: Value)] {
+        try entries(in: range.diskKeyBounds, reverse: reverse, limit: limit)
+    }
+
+    /// The keys in `bounds`, in order.
+    public func keys(in bounds: DiskKeyBounds = .all, reverse: Bool = false) throws -> [Key] {
+        var out: [Key] = []
+        try store.scan(database, bounds, reverse: reverse) { k, _ in
+            out.append(try decoding(name) { try Key(diskKeyBytes: k) })
+            return true
+        }
+        return out
+    }
+
+    /// The keys in `range`, in order.
+    public func keys(in range: some DiskKeyRange<Key>, reverse: Bool = false) throws -> [Key] {
+        try keys(in: range.diskKeyBounds, reverse: reverse)
+    }
+}
+
+extension DiskMap where Key == String {
+    /// The entries whose key starts with `prefix`, in order.
+    public func entries(withPrefix prefix: String, reverse: Bool = false) throws -> [(key: Key, value: Value)] {
+        try entries(in: prefix.isEmpty ? .all : .prefix(prefix.diskKeyBytes), reverse: reverse)
+    }
+}
+
+extension DiskMap where Key == [UInt8] {
+    /// The entries whose key starts with `prefix`, in order.
+    public func entries(withPrefix prefix: [UInt8], reverse: Bool = false) throws -> [(key: Key, value: Value)] {
+        try entries(in: prefix.isEmpty ? .all : .prefix(prefix.diskKeyBytes), reverse: reverse)
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import LMDB
+
+/// What the catalog records about a collection, stored as JSON under the collection's name in the
+/// `__diskcollections_catalog` database (see docs/on-disk-format.md).
+public struct CollectionDescriptor: Codable, Hashable, Sendable, CustomStringConvertible {
+    /// The collection's kind: `map`, `set`, `array`, `queue` or `multimap`.
+    public var kind: String
+    /// The key codec (for sets, arrays and queues the element's, see docs/on-disk-format.md).
+    public var key: String
+    /// The value codec (`none` for sets).
+    public var value: String
+    /// The format version.
+    public var version: Int
+
+    public var description: String {
+        switch kind {
+        case "set": return "DiskSet<\(key)>"
+        case "array": return "DiskArray<\(value)>"
+        case "queue": return "DiskQueue<\(value)>"
+        case "map": return "DiskMap<\(key), \(value)>"
+        case "multimap": return "DiskMultimap<\(key), \(value)>"
+        default: return "\(kind)<\(key), \(value)>"
+        }
+    }
+}
+
+/// A collection as ``Store/collections()`` lists it.
+public struct CollectionInfo: Codable, Hashable, Sendable {
+    public var name: String
+    public var descriptor: CollectionDescriptor
+    /// Entries in the collection's database (for a multimap, key/value pairs).
+    public var count: Int
+}
+
+extension Store {
+    /// Opens or creates collection `name` as `descriptor`, checking the catalog.
+    func open(_ name: String, _ descriptor: CollectionDescriptor, flags: Database.Flags) throws -> Database {
+        guard !name.isEmpty, name.utf8.count <= 200 else {
+            throw DiskCollectionsError.invalidName(name, reason: "a name has 1 to 200 bytes")
+        }
+        guard !name.hasPrefix("__") else {
+            throw DiskCollectionsError.invalidName(name, reason: "names starting with __ are reserved")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let record = try encoder.encode(descriptor)
+        let check = { (txn: Transaction) throws -> Database? in
+            if let stored = try txn.get(self.catalog, key: Array(name.utf8)) {
+                let existing = try JSONDecoder().decode(CollectionDescriptor.self, from: Data(stored))
+                guard existing.version <= Store.formatVersion else {
+                    throw DiskCollectionsError.unsupportedFormat(collection: name, version: existing.version, supported: Store.formatVersion)
+                }
+                guard existing.kind == descriptor.kind, existing.key == descriptor.key, existing.value == descriptor.value else {
+                    throw DiskCollectionsError.typeMismatch(collection: name, stored: existing.description, requested: descriptor.description)
+                }
+                return try txn.openDatabase(name, flags: flags, create: false)
+            }
+            return nil
+        }
+        if let db = try withRead(check) { return db }
+        return try withWrite { txn in
+            if let db = try check(txn) { return db }
+            if try txn.openExistingDatabase(name) != nil {
+                throw DiskCollectionsError.typeMismatch(collection: name, stored: "database not made by DiskCollections",
+                                                        requested: descriptor.description)
+            }
+            try txn.put(catalog, key: Array(name.utf8), value: Array(record))
+            return try txn.openDatabase(name, flags: flags)!
+        }
+    }
+
+    /// Every collection in the store, with its kind, types and count, sorted by name.
+    public func collections() throws -> [CollectionInfo] {
+        try withRead { txn in
+            var result: [CollectionInfo] = []
+            try txn.withCursor(catalog) { cursor in
+                for (k, v) in cursor.entries() {
+                    let name = String(decoding: k, as: UTF8.self)
+                    let d = try JSONDecoder().decode(CollectionDescriptor.self, from: Data(v))
+                    let count = try txn.openExistingDatabase(name).map { try txn.count($0) } ?? 0
+                    result.append(CollectionInfo(name: name, descriptor: d, count: count))
+                }
+            }
+            return result
+        }
+    }
+
+    /// Removes collection `name` and its contents. Returns whether it existed.
+    @discardableResult
+    public func removeCollection(_ name: String) throws -> Bool {
+        try withWrite { txn in
+            guard try txn.delete(catalog, key: Array(name.utf8)) else { return false }
+            if let db = try txn.openExistingDatabase(name) { try txn.clear(db, deleteDatabase: true) }
+            return true
+        }
+    }
+
+    // MARK: Factories
+
+    /// The set `name` of `Element`s, created if missing.
+    /// - Throws: ``DiskCollectionsError/typeMismatch(collection:stored:requested:)`` if `name` exists as
+    ///   anything else.
+    public func set<Element: DiskKey>(_ name: String, of: Element.Type = Element.self) throws -> DiskSet<Element> {
+        let d = CollectionDescriptor(kind: "set", key: Element.diskKeyCodec, value: "none", version: Store.formatVersion)
+        return DiskSet(store: self, name: name, database: try open(name, d, flags: []))
+    }
+
+    /// The map `name` from `Key` to `Value`, created if missing.
+    public func map<Key: DiskKey, Value: DiskValue>(_ name: String, key: Key.Type = Key.self,
+                                                    value: Value.Type = Value.self) throws -> DiskMap<Key, Value> {
+        let d = CollectionDescriptor(kind: "map", key: Key.diskKeyCodec, value: Value.diskValueCodec, version: Store.formatVersion)
+        return DiskMap(store: self, name: name, database: try open(name, d, flags: []))
+    }
+
+    /// The array `name` of `Element`s, created if missing.
+    public func array<Element: DiskValue>(_ name: String, of: Element.Type = Element.self) throws -> DiskArray<Element> {
+        let d = CollectionDescriptor(kind: "array", key: "uint64", value: Element.diskValueCodec, version: Store.formatVersion)
+        return DiskArray(store: self, name: name, database: try open(name, d, flags: []))
+    }
+
+    /// The FIFO queue `name` of `Element`s, created if missing.
+    public func queue<Element: DiskValue>(_ name: String, of: Element.Type = Element.self) throws -> DiskQueue<Element> {
+        let d = CollectionDescriptor(kind: "queue", key: "uint64", value: Element.diskValueCodec, version: Store.formatVersion)
+        return DiskQueue(store: self, name: name, database: try open(name, d, flags: []))
+    }
+
+    /// The multimap `name` from `Key` to sorted `Value`s, created if missing. Values are ordered by
+    /// their key encoding, so `Value` is a ``DiskKey``; fixed-width values are stored packed (`dupFixed`).
+    public func multimap<Key: DiskKey, Value: DiskKey>(_ name: String, key: Key.Type = Key.self,
+                                                       value: Value.Type = Value.self) throws -> DiskMultimap<Key, Value> {
+        let d = CollectionDescriptor(kind: "multimap", key: Key.diskKeyCodec, value: Value.diskKeyCodec, version: Store.formatVersion)
+        let flags: Database.Flags = Value.self is any FixedWidthDiskKey.Type ? [.dupSort, .dupFixed] : [.dupSort]
+        return DiskMultimap(store: self, name: name, database: try open(name, d, flags: flags))
+    }
+}

@@ -1,0 +1,41 @@
+import LMDB
+
+extension Store {
+    /// Walks the entries of `database` within `bounds` in one read snapshot, in key order or reversed,
+    /// until `body` returns `false`. The buffers are borrowed from the map for the call only.
+    @inlinable
+    func scan(_ database: Database, _ bounds: DiskKeyBounds, reverse: Bool,
+              _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+        try withRead { txn in
+            try txn.withCursor(database) { cursor in
+                try withOptionalBytes(bounds.lower) { lower in
+                    try withOptionalBytes(bounds.upper) { upper in
+                        for (k, v) in cursor.entries(from: lower, to: upper, reverse: reverse) {
+                            if try !body(k, v) { break }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks that an encoded key fits LMDB before it is used.
+    @inlinable @inline(__always)
+    func checkKey(_ key: UnsafeRawBufferPointer, _ collection: String) throws {
+        if _slowPath(key.count > environment.maximumKeySize) {
+            throw DiskCollectionsError.keyTooLong(collection: collection, length: key.count, maximum: environment.maximumKeySize)
+        }
+    }
+}
+
+@inlinable
+func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+    guard let bytes else { return try body(nil) }
+    return try bytes.withUnsafeBytes { try body($0) }
+}
+
+/// Decodes with the collection's name in any error.
+@inlinable @inline(__always)
+func decoding<T>(_ collection: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as DiskCollectionsError { throw error.naming(collection) }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import LMDB
+
+/// One LMDB environment holding any number of named, typed collections.
+///
+/// ```swift
+/// let store = try Store(at: "/data/search.store")
+/// let visited = try store.set("visited", of: UInt64.self)
+/// try store.write {                       // one atomic transaction for several collections
+///     try visited.insert(42)
+///     try parent.setValue(7, forKey: 42)
+/// }
+/// try store.checkpoint()                  // everything so far is now on disk
+/// ```
+///
+/// **Transactions.** Each collection operation runs in its own transaction unless it runs inside
+/// ``write(_:)`` or ``read(_:)``, which it then joins. Group many writes in one ``write(_:)``: a
+/// commit costs far more than a put.
+///
+/// **Durability.** By default (``Durability/noSync``) a commit is not flushed: a crash of the process
+/// loses nothing committed (the pages are in the kernel's page cache), while a crash of the machine
+/// may lose what was committed after the last ``checkpoint()``. Pass `durability: .durable` to flush
+/// every commit. See docs/collections.md, "What survives a crash".
+///
+/// **Threads.** A `Store` and its collections are not `Sendable`: use them from one thread or task at
+/// a time; the compiler enforces it.
+public final class Store {
+    /// The store's directory.
+    public let path: String
+    /// The environment underneath.
+    @usableFromInline let environment: Environment
+    let catalog: Database
+    @exclusivity(unchecked) @usableFromInline var currentWrite: Transaction?
+    @exclusivity(unchecked) @usableFromInline var currentRead: Transaction?
+
+    /// The name of the database that records each collection's kind and types.
+    public static let catalogName = "__diskcollections_catalog"
+    /// The version of the on-disk format this library writes and reads.
+    public static let formatVersion = 1
+
+    /// Opens the store in directory `path`, creating it if missing.
+    ///
+    /// - Parameters:
+    ///   - durability: how much a commit flushes; default ``Durability/noSync`` (see the type's docs).
+    ///   - readOnly: open without write access; writes then throw.
+    ///   - maximumCollections: the most collections the store can hold (LMDB's `maxdbs`); default 256.
+    /// - Throws: ``LMDBError`` (`alreadyOpen` if this process has the store open, `permissionDenied`, …).
+    public init(at path: String, durability: Durability = .noSync, readOnly: Bool = false,
+                maximumCollections: Int = 256) throws {
+        self.path = path
+        environment = try Environment(path: path, options: .init(
+            maximumDatabases: maximumCollections + 1, durability: durability, readOnly: readOnly))
+        if readOnly {
+            catalog = try environment.read { txn in
+                try txn.openDatabase(Store.catalogName, create: false) ?? txn.openDatabase(nil)!
+            }
+        } else {
+            catalog = try environment.write { txn in try txn.openDatabase(Store.catalogName)! }
+        }
+    }
+
+    /// Flushes what is buffered and closes the store. Closing twice is harmless.
+    public func close() { environment.close() }
+
+    /// Runs `body` in one write transaction: every collection change in it commits together when it
+    /// returns, or none does when it throws. A `write` inside a `write` joins the outer one.
+    ///
+    /// `body` may run more than once (when the file's map must grow); keep its effects inside the store.
+    @discardableResult
+    public func write<R>(_ body: () throws -> R) throws -> R {
+        if currentWrite != nil { return try body() }
+        return try environment.write { txn in
+            currentWrite = txn
+            defer { currentWrite = nil }
+            return try body()
+        }
+    }
+
+    /// Runs `body` in one read transaction: every read in it sees the same snapshot. Inside a
+    /// ``write(_:)`` it joins the write and sees its changes.
+    @discardableResult
+    public func read<R>(_ body: () throws -> R) throws -> R {
+        if currentWrite != nil || currentRead != nil { return try body() }
+        return try environment.read { txn in
+            currentRead = txn
+            defer { currentRead = nil }
+            return try body()
+        }
+    }
+
+    /// Makes everything committed so far durable on disk (`fsync`).
+    /// The corresponding LMDB function is `mdb_env_sync`.
+    public func checkpoint() throws { try environment.sync(force: true) }
+
+    // MARK: Transactions for collections
+
+    @inlinable @inline(__always)
+    func withWrite<R>(_ body: (Transaction) throws -> R) throws -> R {
+        if let txn = currentWrite { return try body(txn) }
+        return try environment.write { txn in
+            currentWrite = txn
+            defer { currentWrite = nil }
+            return try body(txn)
+        }
+    }
+
+    @inlinable @inline(__always)
+    func withRead<R>(_ body: (Transaction) throws -> R) throws -> R {
+        if let txn = currentWrite ?? currentRead { return try body(txn) }
+        return try environment.read(body)
+    }
+
+    /// The largest encoded key, in bytes.
+    public var maximumKeySize: Int { environment.maximumKeySize }
+}

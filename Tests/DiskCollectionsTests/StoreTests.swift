@@ -1,0 +1,94 @@
+import DiskCollections
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct StoreTests {
+    struct Oops: Error {}
+
+    @Test func reopeningAsAnotherTypeIsATypedError() throws {
+        let f = try StoreFixture()
+        _ = try f.store.set("visited", of: UInt64.self)
+        try f.reopen()
+        let error = #expect(throws: DiskCollectionsError.self) { try f.store.map("visited", key: String.self, value: Int.self) }
+        #expect(error == .typeMismatch(collection: "visited", stored: "DiskSet<uint64>", requested: "DiskMap<string, int64le>"))
+        #expect(error?.description.contains("is a DiskSet<uint64>") == true)
+        #expect(throws: DiskCollectionsError.self) { try f.store.set("visited", of: Int64.self) }
+        #expect(throws: DiskCollectionsError.self) { try f.store.queue("visited", of: UInt64.self) }
+        _ = try f.store.set("visited", of: UInt64.self)  // the right type still opens
+    }
+
+    @Test func invalidNamesAreRejected() throws {
+        let f = try StoreFixture()
+        #expect(throws: DiskCollectionsError.self) { try f.store.set("", of: Int.self) }
+        #expect(throws: DiskCollectionsError.self) { try f.store.set("__diskcollections_catalog", of: Int.self) }
+        #expect(throws: DiskCollectionsError.self) { try f.store.set(String(repeating: "n", count: 201), of: Int.self) }
+    }
+
+    @Test func aThrowingWriteAcrossCollectionsLeavesNothing() throws {
+        let f = try StoreFixture()
+        let set = try f.store.set("s", of: Int.self)
+        let map = try f.store.map("m", key: Int.self, value: String.self)
+        let queue = try f.store.queue("q", of: Int.self)
+        let array = try f.store.array("a", of: Int.self)
+        let multi = try f.store.multimap("mm", key: Int.self, value: Int.self)
+        try set.insert(1); try map.setValue("one", forKey: 1); try queue.append(1); try array.append(1); try multi.insert(1, forKey: 1)
+        #expect(throws: Oops.self) {
+            try f.store.write { () throws in
+                try set.insert(2); try set.remove(1)
+                try map.setValue("two", forKey: 2); try map.removeValue(forKey: 1)
+                try queue.append(2); _ = try queue.popFirst()
+                try array.append(2); try array.set(9, at: 0)
+                try multi.insert(2, forKey: 1)
+                _ = try f.store.set("new", of: Int.self)
+                throw Oops()
+            }
+        }
+        try f.reopen()
+        #expect(try f.store.set("s", of: Int.self).elements() == [1])
+        #expect(try f.store.map("m", key: Int.self, value: String.self).entries().map(\.value) == ["one"])
+        #expect(try f.store.queue("q", of: Int.self).elements() == [1])
+        #expect(try f.store.array("a", of: Int.self).elements() == [1])
+        #expect(try f.store.multimap("mm", key: Int.self, value: Int.self).values(forKey: 1) == [1])
+        #expect(try f.store.collections().map(\.name) == ["a", "m", "mm", "q", "s"])
+    }
+
+    @Test func collectionsListKindsTypesAndCounts() throws {
+        let f = try StoreFixture()
+        try f.store.set("visited", of: UInt64.self).insert(contentsOf: [1, 2, 3])
+        try f.store.map("parent", key: UInt64.self, value: UInt32.self).setValue(1, forKey: 2)
+        let list = try f.store.collections()
+        #expect(list.map(\.name) == ["parent", "visited"])
+        #expect(list.map(\.count) == [1, 3])
+        #expect(list[1].descriptor.description == "DiskSet<uint64>")
+        #expect(try f.store.removeCollection("visited"))
+        #expect(try f.store.collections().map(\.name) == ["parent"])
+        #expect(try f.store.set("visited", of: String.self).isEmpty)  // the name is free again
+    }
+
+    @Test func readOnlyStoresReadAndRefuseWrites() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let store = try Store(at: dir.path)
+            try store.map("m", key: Int.self, value: Int.self).setValue(5, forKey: 5)
+            try store.checkpoint()
+            store.close()
+        }
+        let store = try Store(at: dir.path, readOnly: true)
+        let map = try store.map("m", key: Int.self, value: Int.self)
+        #expect(try map[5] == 5)
+        let error = #expect(throws: LMDBError.self) { try map.setValue(1, forKey: 1) }
+        #expect(error?.code == .permissionDenied)
+    }
+
+    @Test func storeReadSeesOneSnapshotAndWriteJoinsNested() throws {
+        let f = try StoreFixture()
+        let map = try f.store.map("m", key: Int.self, value: Int.self)
+        try f.store.write { () throws in
+            try map.setValue(1, forKey: 1)
+            try f.store.write { try map.setValue(2, forKey: 2) }
+            try f.store.read { () throws in #expect(try map.count == 2) }  // a read inside a write sees the write
+        }
+        #expect(try f.store.read { try map.count } == 2)
+    }
+}
