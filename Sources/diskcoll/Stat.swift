@@ -1,4 +1,5 @@
 import ArgumentParser
+import DiskCollections
 import Foundation
 import LMDB
 
@@ -20,6 +21,8 @@ struct Stat: ParsableCommand {
         var fileBytes: Int
         var main: Database.Statistics
         var databases: [String: Database.Statistics]
+        /// The collections a DiskCollections catalog records (empty for a plain LMDB environment).
+        var collections: [String: CollectionDescriptor]
     }
 
     func run() throws {
@@ -36,9 +39,18 @@ struct Stat: ParsableCommand {
                     databases[name] = try txn.statistics(db)
                 }
             }
+            var collections: [String: CollectionDescriptor] = [:]
+            if let catalog = try txn.openExistingDatabase(Store.catalogName) {
+                try txn.withCursor(catalog) { cursor in
+                    for (k, v) in cursor.entries() {
+                        collections[String(decoding: k, as: UTF8.self)] = try? JSONDecoder().decode(CollectionDescriptor.self, from: Data(v))
+                    }
+                }
+            }
             let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) ?? 0
             return Report(path: path, environment: try env.info(), maximumKeySize: env.maximumKeySize,
-                          fileBytes: size, main: try txn.statistics(main), databases: databases)
+                          fileBytes: size, main: try txn.statistics(main), databases: databases,
+                          collections: collections)
         }
         if json {
             let encoder = JSONEncoder()
@@ -51,11 +63,14 @@ struct Stat: ParsableCommand {
         print("file       \(report.fileBytes) bytes, map \(e.mapSize) bytes, page \(report.main.pageSize) bytes, last page \(e.lastPage)")
         print("txn        \(e.lastTransaction)   readers \(e.readers)/\(e.maximumReaders)   max key \(report.maximumKeySize) bytes")
         print("")
-        let header = ["database", "entries", "depth", "branch", "leaf", "overflow"]
-        print(header.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+        let widths = [max(12, (report.databases.keys.map(\.count).max() ?? 0) + 2), 32, 12, 7, 8, 10, 10]
+        func line(_ cells: [String]) {
+            print(zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined())
+        }
+        line(["collection", "kind", "entries", "depth", "branch", "leaf", "overflow"])
         for (name, s) in report.databases.sorted(by: { $0.key < $1.key }) {
-            let row = [name, "\(s.entries)", "\(s.depth)", "\(s.branchPages)", "\(s.leafPages)", "\(s.overflowPages)"]
-            print(row.map { $0.padding(toLength: 12, withPad: " ", startingAt: 0) }.joined())
+            let kind = name == Store.catalogName ? "(catalog)" : report.collections[name]?.description ?? "(plain LMDB database)"
+            line([name, kind, "\(s.entries)", "\(s.depth)", "\(s.branchPages)", "\(s.leafPages)", "\(s.overflowPages)"])
         }
     }
 }

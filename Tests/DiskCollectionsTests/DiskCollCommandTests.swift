@@ -1,0 +1,44 @@
+import DiskCollections
+import Foundation
+import Testing
+import TestSupport
+
+/// The `diskcoll` executable, run as a user would.
+@Suite struct DiskCollCommandTests {
+    let diskcoll = builtExecutable("diskcoll")
+
+    @Test func statShowsEveryCollectionWithKindAndCount() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let store = try Store(at: dir.path)
+            try store.set("visited", of: UInt64.self).insert(contentsOf: [1, 2, 3])
+            try store.multimap("postings", key: String.self, value: UInt32.self).insert(1, forKey: "a")
+            store.close()
+        }
+        let json = try run(diskcoll, ["stat", dir.path, "--json"])
+        #expect(json.status == 0, "\(json.standardError)")
+        let report = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any]
+        let databases = report?["databases"] as? [String: [String: Any]]
+        #expect(databases?["visited"]?["entries"] as? Int == 3)
+        let collections = report?["collections"] as? [String: [String: Any]]
+        #expect(collections?["visited"]?["kind"] as? String == "set")
+        #expect(collections?["postings"]?["value"] as? String == "uint32")
+        let table = try run(diskcoll, ["stat", dir.path])
+        #expect(table.standardOutput.contains("DiskSet<uint64>"))
+        #expect(table.standardOutput.contains("DiskMultimap<string, uint32>"))
+    }
+
+    @Test func statOnAMissingStoreFailsClearly() throws {
+        let dir = TemporaryDirectory()
+        let result = try run(diskcoll, ["stat", dir.appending("nothing-here")])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("no store at"))
+    }
+
+    @Test func versionAndDemo() throws {
+        #expect(try run(diskcoll, ["--version"]).standardOutput.hasPrefix("0."))
+        let demo = try run(diskcoll, ["demo", "--count", "20000"])
+        #expect(demo.status == 0)
+        #expect(demo.standardOutput.contains("checksum matches"))
+    }
+}
