@@ -6,7 +6,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$here")"
 N="${1:-10000000}"; shift || true
-impls=("${@:-lmdb}")
+impls=("${@:-lmdb diskmap}")
+[ $# -gt 0 ] || impls=(lmdb diskmap)
 PEERS="${PEERS:-$(dirname "$repo")/shared/peers}"
 [ -f "$PEERS/raw_lmdb.c" ] || { echo "no peers at $PEERS (set PEERS=...)" >&2; exit 2; }
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
@@ -45,3 +46,13 @@ for r in rows:
         ok = r["checksum"] == base["checksum"] and r["count"] == base["count"]
         print(f"{r['impl']}: count and checksum {'match raw C' if ok else 'DIFFER FROM RAW C'}")
 PY
+
+# Memory: DiskSet<UInt64> against Set<UInt64>, each in its own process, peak RssAnon and RssFile.
+if [ "${MEMORY:-1}" = 1 ]; then
+  echo
+  echo "memory: inserting N xorshift keys (DiskSet in batches of ${BATCH:-8192} via insert(contentsOf:))"
+  for m in memory-set memory-diskset; do
+    "$bin" "$m" "$(fresh "$m")" "$N" "${BATCH:-8192}"
+    rm -rf "$work/$m"
+  done
+fi

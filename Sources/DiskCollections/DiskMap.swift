@@ -1,3 +1,4 @@
+import Foundation
 import LMDB
 
 /// A sorted map from `Key` to `Value` stored in a ``Store``: `Dictionary`'s operations, in key order,
@@ -54,6 +55,48 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
         }
     }
 
+    /// Stores every key/value pair of `entries` in one transaction: a bulk load.
+    ///
+    /// While keys arrive in increasing order above the map's last key, each is appended at the last
+    /// page without a search (`MDB_APPEND`), as fast as LMDB loads; any other key is an ordinary put.
+    /// Later pairs win over earlier ones with the same key.
+    @inlinable
+    public func setValues<S: Sequence>(_ entries: S) throws where S.Element == (Key, Value) {
+        try store.withWrite { txn in
+            try txn.withCursor(database) { cursor in
+                // The largest key so far, in a fixed buffer, compared with memcmp: no allocation per entry.
+                var last = [UInt8](repeating: 0, count: store.maximumKeySize)
+                var lastCount = try cursor.last().map { e in
+                    last.withUnsafeMutableBytes { $0.copyMemory(from: e.key) }
+                    return e.key.count
+                } ?? -1
+                try last.withUnsafeMutableBytes { lastBytes in
+                    for (key, value) in entries {
+                        try key.withDiskKeyBytes { k in
+                            try store.checkKey(k, name)
+                            try value.withDiskValueBytes { v in
+                                if lastCount < 0 || Self.precedes(UnsafeRawBufferPointer(lastBytes), lastCount, k) {
+                                    _ = try cursor.put(key: k, value: v, flags: .append)
+                                    UnsafeMutableRawBufferPointer(rebasing: lastBytes[..<k.count]).copyMemory(from: k)
+                                    lastCount = k.count
+                                } else {
+                                    _ = try cursor.put(key: k, value: v)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the first `count` bytes of `a` sort before `b` (`memcmp` order, shorter first on a tie).
+    @inlinable @inline(__always)
+    static func precedes(_ a: UnsafeRawBufferPointer, _ count: Int, _ b: UnsafeRawBufferPointer) -> Bool {
+        let c = memcmp(a.baseAddress!, b.baseAddress!, Swift.min(count, b.count))
+        return c < 0 || (c == 0 && count < b.count)
+    }
+
     /// Stores `value` under `key` and returns the value it replaced, or `nil`. O(log n).
     @discardableResult
     public func updateValue(_ value: Value, forKey key: Key) throws -> Value? {
@@ -108,8 +151,10 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
     @inlinable
     public func forEach(in bounds: DiskKeyBounds = .all, reverse: Bool = false,
                         _ body: (Key, Value) throws -> Bool) throws {
-        try store.scan(database, bounds, reverse: reverse) { k, v in
-            try decoding(name) { try body(try Key(diskKeyBytes: k), try Value(diskValueBytes: v)) }
+        try decoding(name) {
+            try store.scan(database, bounds, reverse: reverse) { k, v in
+                try body(try Key(diskKeyBytes: k), try Value(diskValueBytes: v))
+            }
         }
     }
 

@@ -110,8 +110,8 @@ public struct DiskSet<Element: DiskKey> {
     /// snapshot, until `body` returns `false`.
     @inlinable
     public func forEach(in bounds: DiskKeyBounds = .all, reverse: Bool = false, _ body: (Element) throws -> Bool) throws {
-        try store.scan(database, bounds, reverse: reverse) { k, _ in
-            try body(try decoding(name) { try Element(diskKeyBytes: k) })
+        try decoding(name) {
+            try store.scan(database, bounds, reverse: reverse) { k, _ in try body(try Element(diskKeyBytes: k)) }
         }
     }
 

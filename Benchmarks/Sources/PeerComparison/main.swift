@@ -1,15 +1,17 @@
 // The workload of ../shared/peers/raw_lmdb.c, step for step, through DiskCollections' modules.
 // usage: PeerComparison lmdb|diskmap EMPTY_DIR N     Prints one JSON line with the peers' field names.
+//        PeerComparison memory-diskset|memory-set EMPTY_DIR N [BATCH]   Peak RssAnon/RssFile while inserting.
 import DiskCollections
 import Foundation
 import LMDB
 
 let arguments = CommandLine.arguments
-guard arguments.count == 4, let n = UInt64(arguments[3]) else {
-    FileHandle.standardError.write(Data("usage: PeerComparison lmdb|diskmap EMPTY_DIR N\n".utf8))
+guard arguments.count >= 4, UInt64(arguments[3]) != nil else {
+    FileHandle.standardError.write(Data("usage: PeerComparison lmdb|diskmap|memory-diskset|memory-set EMPTY_DIR N [BATCH]\n".utf8))
     exit(2)
 }
 let implementation = arguments[1], directory = arguments[2]
+let n = UInt64(arguments[3])!
 
 /// The peers' xorshift64, same seed.
 struct XorShift {
@@ -90,14 +92,18 @@ func runLMDB() throws -> Result {
                   random_get_per_s: Double(n) / randomGet, scan_per_s: Double(count) / scan, count: count, checksum: sum)
 }
 
+let encoder = JSONEncoder()
+encoder.outputFormatting = [.sortedKeys]
+let batch = arguments.count > 4 ? Int(arguments[4]) ?? 8192 : 8192
 let result: Result
 switch implementation {
 case "lmdb": result = try runLMDB()
 case "diskmap": result = try runDiskMap()
+case "memory-diskset", "memory-set":
+    print(String(decoding: try encoder.encode(try runMemory(disk: implementation == "memory-diskset", batch: batch)), as: UTF8.self))
+    exit(0)
 default:
     FileHandle.standardError.write(Data("unknown implementation \(implementation)\n".utf8))
     exit(2)
 }
-let encoder = JSONEncoder()
-encoder.outputFormatting = [.sortedKeys]
 print(String(decoding: try encoder.encode(result), as: UTF8.self))
