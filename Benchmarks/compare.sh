@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the peers' workload (raw LMDB in C, py-lmdb) and ours side by side, on the same N, in one run,
-# and prints each rate with its ratio to raw C.  usage: Benchmarks/compare.sh [N] [impl ...]
+# and prints each rate with its ratio to raw C.  usage: Benchmarks/compare.sh [N] [lmdb|diskmap ...]
+# MEMORY=0 skips the DiskSet-vs-Set memory runs; BATCH sets the DiskSet batch size (default 8192).
 # PEERS may name the peers' folder (default: ../shared/peers beside the repository).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$here")"
 N="${1:-10000000}"; shift || true
-impls=("${@:-lmdb diskmap}")
-[ $# -gt 0 ] || impls=(lmdb diskmap)
+impls=(lmdb diskmap)
+[ $# -eq 0 ] || impls=("$@")
 PEERS="${PEERS:-$(dirname "$repo")/shared/peers}"
 [ -f "$PEERS/raw_lmdb.c" ] || { echo "no peers at $PEERS (set PEERS=...)" >&2; exit 2; }
 work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
