@@ -35,7 +35,7 @@ let package = Package(
         .executableTarget(name: "LMDBTestHelper", dependencies: ["LMDB"], path: "Tests/LMDBTestHelper"),
         .target(name: "TestSupport", dependencies: ["DiskCollections"], path: "Tests/TestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport", "LMDBTestHelper"]),
-        .testTarget(name: "DiskCollectionsTests", dependencies: ["DiskCollections", "TestSupport", "diskcoll"]),
+        .testTarget(name: "DiskCollectionsTests", dependencies: ["DiskCollections", "LMDB", "TestSupport", "diskcoll"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -164,7 +164,7 @@ public final class Cursor {
             self.reverse = reverse
         }
 
-        @inlinable
+        @inlinable @inline(__always)
         public mutating func next() -> Entry? {
             if done { return nil }
             do throws(LMDBError) {

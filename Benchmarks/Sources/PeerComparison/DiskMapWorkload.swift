@@ -27,10 +27,11 @@ func runDiskMap() throws -> Result {
         }
         randomGet = now() - t0
         t0 = now()
-        try map.forEach { _, v in
-            sum &+= v
-            count += 1
-            return true
+        try map.withEntries { entries in
+            for (_, v) in entries {
+                sum &+= v
+                count += 1
+            }
         }
         scan = now() - t0
     }

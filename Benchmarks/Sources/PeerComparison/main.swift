@@ -99,6 +99,19 @@ let result: Result
 switch implementation {
 case "lmdb": result = try runLMDB()
 case "diskmap": result = try runDiskMap()
+case "diskmap-scan":
+    // Profiling aid: load, then scan 10 times through DiskMap.forEach.
+    let store = try Store(at: directory)
+    let map = try store.map("bench", key: UInt64.self, value: UInt64.self)
+    try map.setValues((0..<n).lazy.map { ($0, $0 &* 2) })
+    var sum: UInt64 = 0
+    let t0 = now()
+    for _ in 0..<10 { try store.read { try map.forEach { _, v in sum &+= v; return true } } }
+    print("diskmap-scan forEach \(Double(n * 10) / (now() - t0) / 1e6) M/s checksum \(sum)")
+    let t1 = now()
+    for _ in 0..<10 { try map.withEntries { for (_, v) in $0 { sum &+= v } } }
+    print("diskmap-scan withEntries \(Double(n * 10) / (now() - t1) / 1e6) M/s checksum \(sum)")
+    exit(0)
 case "memory-diskset", "memory-set":
     print(String(decoding: try encoder.encode(try runMemory(disk: implementation == "memory-diskset", batch: batch)), as: UTF8.self))
     exit(0)

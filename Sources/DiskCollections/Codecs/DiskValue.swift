@@ -24,31 +24,18 @@ extension DiskValue {
 extension DiskValue where Self: FixedWidthInteger {
     public static var diskValueCodec: String { (isSigned ? "int" : "uint") + "\(bitWidth)le" }
     public static var diskValueWidth: Int? { bitWidth / 8 }
-
-    @inlinable @inline(__always)
-    public func withDiskValueBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        try withUnsafeBytes(of: littleEndian, body)
-    }
-
-    @inlinable @inline(__always)
-    public init(diskValueBytes bytes: UnsafeRawBufferPointer) throws {
-        guard bytes.count == MemoryLayout<Self>.size else {
-            throw corrupt("a \(Self.diskValueCodec) value is \(MemoryLayout<Self>.size) bytes, found \(bytes.count)")
-        }
-        self = Self(littleEndian: bytes.loadUnaligned(as: Self.self))
-    }
 }
 
-extension UInt8: DiskValue {}
-extension UInt16: DiskValue {}
-extension UInt32: DiskValue {}
-extension UInt64: DiskValue {}
-extension UInt: DiskValue {}
-extension Int8: DiskValue {}
-extension Int16: DiskValue {}
-extension Int32: DiskValue {}
-extension Int64: DiskValue {}
-extension Int: DiskValue {}
+@inlinable @inline(__always)
+func withIntegerValueBytes<I: FixedWidthInteger, R>(_ value: I, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    try withUnsafeBytes(of: value.littleEndian, body)
+}
+
+@inlinable @inline(__always)
+func decodeIntegerValue<I: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, _ codec: StaticString) throws -> I {
+    guard bytes.count == MemoryLayout<I>.size else { throw sizeMismatch("value", codec, MemoryLayout<I>.size, bytes.count) }
+    return I(littleEndian: bytes.loadUnaligned(as: I.self))
+}
 
 extension Bool: DiskValue {
     public static var diskValueCodec: String { "bool" }

@@ -3,14 +3,15 @@ import LMDB
 extension Store {
     /// Walks the entries of `database` within `bounds` in one read snapshot, in key order or reversed,
     /// until `body` returns `false`. The buffers are borrowed from the map for the call only.
-    @inlinable
+    @inlinable @inline(__always)
     func scan(_ database: Database, _ bounds: DiskKeyBounds, reverse: Bool,
               _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
         try withRead { txn in
             try txn.withCursor(database) { cursor in
                 try withOptionalBytes(bounds.lower) { lower in
                     try withOptionalBytes(bounds.upper) { upper in
-                        for (k, v) in cursor.entries(from: lower, to: upper, reverse: reverse) {
+                        var entries = cursor.entries(from: lower, to: upper, reverse: reverse)
+                        while let (k, v) = entries.next() {
                             if try !body(k, v) { break }
                         }
                     }
@@ -28,7 +29,7 @@ extension Store {
     }
 }
 
-@inlinable
+@inlinable @inline(__always)
 func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
     guard let bytes else { return try body(nil) }
     return try bytes.withUnsafeBytes { try body($0) }

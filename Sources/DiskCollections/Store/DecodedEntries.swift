@@ -1,0 +1,79 @@
+import LMDB
+
+/// Where a scoped sequence leaves a decoding error, to be thrown when its closure returns.
+@usableFromInline
+final class DecodeFailure {
+    @usableFromInline var error: (any Error)?
+    @usableFromInline init() {}
+}
+
+/// The entries of a ``DiskMap`` in key order (or reversed), decoded, as a `Sequence`.
+///
+/// It exists only inside ``DiskMap/withEntries(in:reverse:_:)``: one read snapshot, one cursor, no
+/// copy of the map. A value that fails to decode ends the iteration, and the error is thrown when the
+/// closure returns.
+public struct DiskMapEntries<Key: DiskKey, Value: DiskValue>: Sequence, IteratorProtocol {
+    @usableFromInline var entries: Cursor.Entries
+    @usableFromInline let failure: DecodeFailure
+
+    @inlinable
+    init(_ entries: Cursor.Entries, _ failure: DecodeFailure) {
+        self.entries = entries
+        self.failure = failure
+    }
+
+    @inlinable @inline(__always)
+    public mutating func next() -> (key: Key, value: Value)? {
+        guard let (k, v) = entries.next() else { return nil }
+        do {
+            return (try Key(diskKeyBytes: k), try Value(diskValueBytes: v))
+        } catch {
+            failure.error = error
+            return nil
+        }
+    }
+}
+
+/// The elements of a ``DiskSet`` in order (or reversed), decoded, as a `Sequence`; see ``DiskMapEntries``.
+public struct DiskSetElements<Element: DiskKey>: Sequence, IteratorProtocol {
+    @usableFromInline var entries: Cursor.Entries
+    @usableFromInline let failure: DecodeFailure
+
+    @inlinable
+    init(_ entries: Cursor.Entries, _ failure: DecodeFailure) {
+        self.entries = entries
+        self.failure = failure
+    }
+
+    @inlinable @inline(__always)
+    public mutating func next() -> Element? {
+        guard let (k, _) = entries.next() else { return nil }
+        do { return try Element(diskKeyBytes: k) } catch {
+            failure.error = error
+            return nil
+        }
+    }
+}
+
+extension Store {
+    /// Opens a cursor on `database` within `bounds` for the length of `body`, in one read snapshot,
+    /// and throws a decoding failure recorded by the sequence when `body` returns.
+    @inlinable
+    func withEntries<R>(_ database: Database, _ bounds: DiskKeyBounds, reverse: Bool, collection: String,
+                        _ body: (Cursor.Entries, DecodeFailure) throws -> R) throws -> R {
+        let failure = DecodeFailure()
+        let result = try withRead { txn in
+            try txn.withCursor(database) { cursor in
+                try withOptionalBytes(bounds.lower) { lower in
+                    try withOptionalBytes(bounds.upper) { upper in
+                        try body(cursor.entries(from: lower, to: upper, reverse: reverse), failure)
+                    }
+                }
+            }
+        }
+        if let error = failure.error {
+            throw (error as? DiskCollectionsError)?.naming(collection) ?? error
+        }
+        return result
+    }
+}

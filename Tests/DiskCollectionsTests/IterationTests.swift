@@ -1,0 +1,52 @@
+import DiskCollections
+import LMDB
+import Testing
+import TestSupport
+
+@Suite struct IterationTests {
+    @Test func scopedSequencesMatchTheModelInBothDirections() throws {
+        let f = try StoreFixture()
+        let map = try f.store.map("m", key: Int16.self, value: UInt64.self)
+        let set = try f.store.set("s", of: String.self)
+        var rng = SplitMix64(seed: 60)
+        var model: [Int16: UInt64] = [:]
+        for _ in 0..<3_000 { let k = Int16.random(in: .min ... .max, using: &rng); model[k] = UInt64(bitPattern: Int64(k)) }
+        try map.setValues(model.map { ($0.key, $0.value) })
+        try set.insert(contentsOf: model.keys.map { "k\($0)" })
+        let keys = model.keys.sorted()
+        #expect(try map.withEntries { Array($0.map(\.key)) } == keys)
+        #expect(try map.withEntries { Array($0.map(\.value)) } == keys.map { model[$0]! })
+        #expect(try map.withEntries(in: -500..<700, reverse: true) { Array($0.map(\.key)) } == keys.filter { (-500..<700).contains($0) }.reversed())
+        #expect(try set.withElements { Array($0) } == model.keys.map { "k\($0)" }.sorted())
+        var seen: [Int16] = []
+        try map.forEach(in: 0...) { k, _ in seen.append(k); return seen.count < 5 }
+        #expect(seen == Array(keys.filter { $0 >= 0 }.prefix(5)))
+    }
+
+    @Test func bytesThatDoNotDecodeAreATypedErrorNamingTheCollection() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let store = try Store(at: dir.path)
+            try store.map("parent", key: UInt64.self, value: UInt32.self).setValues([(1, 10), (2, 20)])
+            store.close()
+        }
+        // Another tool writes a 3-byte value behind the library's back.
+        do {
+            let env = try Environment(path: dir.path)
+            try env.write { txn in
+                let db = try txn.openExistingDatabase("parent")!
+                try txn.put(db, key: withUnsafeBytes(of: UInt64(3).bigEndian) { Array($0) }, value: [1, 2, 3])
+            }
+            env.close()
+        }
+        let store = try Store(at: dir.path)
+        let parent = try store.map("parent", key: UInt64.self, value: UInt32.self)
+        #expect(try parent[1] == 10)
+        let error = #expect(throws: DiskCollectionsError.self) { try parent[3] }
+        #expect(error?.description.contains("'parent'") == true)
+        #expect(error?.description.contains("uint32le") == true)
+        #expect(throws: DiskCollectionsError.self) { try parent.withEntries { Array($0) } }
+        #expect(throws: DiskCollectionsError.self) { try parent.forEach { _, _ in true } }
+        #expect(throws: DiskCollectionsError.self) { try parent.entries() }
+    }
+}
