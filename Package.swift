@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The system liblmdb (Debian: liblmdb-dev). Only the LMDB target imports it.
@@ -22,7 +24,15 @@ let package = Package(
         // <malloc.h> (mallinfo2, malloc_trim), which Swift's Glibc module does not expose.
         .systemLibrary(name: "CMalloc"),
         .target(name: "LMDB", dependencies: ["CLMDB"]),
-        .target(name: "DiskCollections", dependencies: ["LMDB"]),
+        .target(
+            name: "DiskCollections",
+            dependencies: [
+                "LMDB",
+                "CMalloc",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "diskcoll",
             dependencies: [
@@ -33,9 +43,11 @@ let package = Package(
         ),
         // A helper process for tests that must crash, fork or be killed.
         .executableTarget(name: "LMDBTestHelper", dependencies: ["LMDB"], path: "Tests/LMDBTestHelper"),
+        // A process of its own for memory measurements (RssAnon) that parallel tests would disturb.
+        .executableTarget(name: "MemoryProbe", dependencies: ["DiskCollections"], path: "Tests/MemoryProbe"),
         .target(name: "TestSupport", dependencies: ["DiskCollections"], path: "Tests/TestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport", "LMDBTestHelper"]),
-        .testTarget(name: "DiskCollectionsTests", dependencies: ["DiskCollections", "LMDB", "TestSupport", "diskcoll"]),
+        .testTarget(name: "DiskCollectionsTests", dependencies: ["DiskCollections", "LMDB", "TestSupport", "diskcoll", "MemoryProbe"]),
     ],
     swiftLanguageModes: [.v6]
 )

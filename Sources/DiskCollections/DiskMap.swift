@@ -37,6 +37,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
         get throws {
             try key.withDiskKeyBytes { k in
                 try store.checkKey(k, name)
+                if store.usesCache { return try store.cachedValue(database, k, name) }
                 return try store.withRead { txn in
                     try txn.get(database, key: k) { v in try decoding(name) { try Value(diskValueBytes: v) } }
                 }
@@ -50,7 +51,9 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
         try key.withDiskKeyBytes { k in
             try store.checkKey(k, name)
             try value.withDiskValueBytes { v in
+                if store.usesCache { return try store.cachedWrite(database, k, v) }
                 try store.withWrite { txn in _ = try txn.put(database, key: k, value: v) }
+                store.invalidate(database, k)
             }
         }
     }
@@ -75,6 +78,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
                         try key.withDiskKeyBytes { k in
                             try store.checkKey(k, name)
                             try value.withDiskValueBytes { v in
+                                if store.cache != nil { store.invalidate(database, k) }
                                 if lastCount < 0 || Self.precedes(UnsafeRawBufferPointer(lastBytes), lastCount, k) {
                                     _ = try cursor.put(key: k, value: v, flags: .append)
                                     UnsafeMutableRawBufferPointer(rebasing: lastBytes[..<k.count]).copyMemory(from: k)
@@ -112,6 +116,12 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
     public func removeValue(forKey key: Key) throws -> Value? {
         try key.withDiskKeyBytes { k in
             try store.checkKey(k, name)
+            if store.usesCache {
+                let old: Value? = try store.cachedValue(database, k, name)
+                if old != nil { try store.cachedWrite(database, k, nil) }
+                return old
+            }
+            defer { store.invalidate(database, k) }
             return try store.withWrite { txn in
                 let old = try txn.get(database, key: k) { v in try decoding(name) { try Value(diskValueBytes: v) } }
                 if old != nil { try txn.delete(database, key: k) }
@@ -125,6 +135,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
     public func contains(_ key: Key) throws -> Bool {
         try key.withDiskKeyBytes { k in
             try store.checkKey(k, name)
+            if store.usesCache { return try store.cachedContains(database, k) }
             return try store.withRead { txn in try txn.contains(database, key: k) }
         }
     }
@@ -142,7 +153,10 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
     public var last: (key: Key, value: Value)? { get throws { try entries(reverse: true, limit: 1).first } }
 
     /// Removes every entry.
-    public func removeAll() throws { try store.withWrite { txn in try txn.clear(database) } }
+    public func removeAll() throws {
+        try store.withWrite { txn in try txn.clear(database) }
+        store.invalidate(database)
+    }
 
     // MARK: Ordered iteration and ranges
 

@@ -29,9 +29,14 @@ public struct DiskSet<Element: DiskKey> {
     public func insert(_ element: Element) throws -> Bool {
         try element.withDiskKeyBytes { k in
             try store.checkKey(k, name)
-            return try store.withWrite { txn in
-                try txn.put(database, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0), flags: .noOverwrite)
+            let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+            if store.usesCache {
+                guard try !store.cachedContains(database, k) else { return false }
+                try store.cachedWrite(database, k, empty)
+                return true
             }
+            defer { store.invalidate(database, k) }
+            return try store.withWrite { txn in try txn.put(database, key: k, value: empty, flags: .noOverwrite) }
         }
     }
 
@@ -40,6 +45,7 @@ public struct DiskSet<Element: DiskKey> {
     public func contains(_ element: Element) throws -> Bool {
         try element.withDiskKeyBytes { k in
             try store.checkKey(k, name)
+            if store.usesCache { return try store.cachedContains(database, k) }
             return try store.withRead { txn in try txn.contains(database, key: k) }
         }
     }
@@ -49,6 +55,12 @@ public struct DiskSet<Element: DiskKey> {
     public func remove(_ element: Element) throws -> Bool {
         try element.withDiskKeyBytes { k in
             try store.checkKey(k, name)
+            if store.usesCache {
+                guard try store.cachedContains(database, k) else { return false }
+                try store.cachedWrite(database, k, nil)
+                return true
+            }
+            defer { store.invalidate(database, k) }
             return try store.withWrite { txn in try txn.delete(database, key: k) }
         }
     }
@@ -83,7 +95,8 @@ public struct DiskSet<Element: DiskKey> {
                 for (key, element) in encoded where key != previous {
                     previous = key
                     let added = try key.withUnsafeBytes { k in
-                        try cursor.put(key: k, value: UnsafeRawBufferPointer(start: nil, count: 0), flags: .noOverwrite)
+                        if store.cache != nil { store.invalidate(database, k) }
+                        return try cursor.put(key: k, value: UnsafeRawBufferPointer(start: nil, count: 0), flags: .noOverwrite)
                     }
                     if added { try isNew(element) }
                 }
@@ -98,7 +111,10 @@ public struct DiskSet<Element: DiskKey> {
     public var isEmpty: Bool { get throws { try count == 0 } }
 
     /// Removes every element.
-    public func removeAll() throws { try store.withWrite { txn in try txn.clear(database) } }
+    public func removeAll() throws {
+        try store.withWrite { txn in try txn.clear(database) }
+        store.invalidate(database)
+    }
 
     /// The smallest element, or `nil`.
     public var min: Element? { get throws { try elements(limit: 1).first } }

@@ -12,6 +12,9 @@ public struct Database: Hashable, Sendable {
     public let flags: Flags
     @usableFromInline let handle: MDB_dbi
 
+    /// The handle's number, stable while the environment is open: a cheap identity for caches.
+    @inlinable public var handleID: UInt32 { handle }
+
     @usableFromInline init(name: String?, flags: Flags, handle: MDB_dbi) {
         self.name = name
         self.flags = flags

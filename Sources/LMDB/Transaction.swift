@@ -103,6 +103,12 @@ public final class Transaction {
         return db
     }
 
+    /// The open database whose ``Database/handleID`` is `id`, or `nil`.
+    public func database(handleID id: UInt32) -> Database? {
+        if let db = pendingDatabases.values.first(where: { $0.handle == id }) { return db }
+        return environment.databases.values.first { $0.handle == id }
+    }
+
     /// The names of the named databases in the environment, sorted.
     ///
     /// Cost: a scan of the main database, which holds one key per named database (and nothing else

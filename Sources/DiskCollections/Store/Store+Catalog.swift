@@ -91,7 +91,10 @@ extension Store {
     public func removeCollection(_ name: String) throws -> Bool {
         try withWrite { txn in
             guard try txn.delete(catalog, key: Array(name.utf8)) else { return false }
-            if let db = try txn.openExistingDatabase(name) { try txn.clear(db, deleteDatabase: true) }
+            if let db = try txn.openExistingDatabase(name) {
+                invalidate(db)
+                try txn.clear(db, deleteDatabase: true)
+            }
             return true
         }
     }

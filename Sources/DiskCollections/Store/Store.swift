@@ -32,6 +32,8 @@ public final class Store {
     let catalog: Database
     @exclusivity(unchecked) @usableFromInline var currentWrite: Transaction?
     @exclusivity(unchecked) @usableFromInline var currentRead: Transaction?
+    /// The cache of point operations and the memory governor, or `nil` with ``CacheBudget/disabled``.
+    @usableFromInline let cache: StoreCache?
 
     /// The name of the database that records each collection's kind and types.
     public static let catalogName = "__diskcollections_catalog"
@@ -44,10 +46,15 @@ public final class Store {
     ///   - durability: how much a commit flushes; default ``Durability/noSync`` (see the type's docs).
     ///   - readOnly: open without write access; writes then throw.
     ///   - maximumCollections: the most collections the store can hold (LMDB's `maxdbs`); default 256.
+    ///   - cacheBudget: how the cache in front of the collections is sized: governed from the process's
+    ///     memory (`.automatic`, the default), a fixed `.bytes(n)`, the governor under a `.memoryLimit(n)`,
+    ///     or `.disabled`. See docs/memory.md. The cache assumes this process is the only one writing the
+    ///     store; disable it when several processes write at once.
     /// - Throws: ``LMDBError`` (`alreadyOpen` if this process has the store open, `permissionDenied`, …).
     public init(at path: String, durability: Durability = .noSync, readOnly: Bool = false,
-                maximumCollections: Int = 256) throws {
+                maximumCollections: Int = 256, cacheBudget: CacheBudget = .automatic) throws {
         self.path = path
+        if case .disabled = cacheBudget { cache = nil } else { cache = StoreCache(mode: cacheBudget) }
         environment = try Environment(path: path, options: .init(
             maximumDatabases: maximumCollections + 1, durability: durability, readOnly: readOnly))
         if readOnly {
@@ -59,8 +66,20 @@ public final class Store {
         }
     }
 
-    /// Flushes what is buffered and closes the store. Closing twice is harmless.
-    public func close() { environment.close() }
+    /// Writes buffered changes and closes the store. Closing twice is harmless. A failure to write the
+    /// buffer is logged and the buffer is lost; call ``flush()`` or ``checkpoint()`` first to see errors.
+    public func close() {
+        guard !environment.isClosed else { return }
+        do { try flush() } catch { cache?.logger.error("close: buffered writes of \(path) lost: \(error)") }
+        environment.close()
+    }
+
+    deinit { close() }
+
+    /// Writes the write-back buffer to LMDB (committed, not yet synced to disk).
+    public func flush() throws {
+        if let cache, currentWrite == nil, currentRead == nil { try cache.flush(environment) }
+    }
 
     /// Runs `body` in one write transaction: every collection change in it commits together when it
     /// returns, or none does when it throws. A `write` inside a `write` joins the outer one.
@@ -69,6 +88,7 @@ public final class Store {
     @discardableResult
     public func write<R>(_ body: () throws -> R) throws -> R {
         if currentWrite != nil { return try body() }
+        try flush()
         return try environment.write { txn in
             currentWrite = txn
             defer { currentWrite = nil }
@@ -81,6 +101,7 @@ public final class Store {
     @discardableResult
     public func read<R>(_ body: () throws -> R) throws -> R {
         if currentWrite != nil || currentRead != nil { return try body() }
+        try flush()
         return try environment.read { txn in
             currentRead = txn
             defer { currentRead = nil }
@@ -90,13 +111,17 @@ public final class Store {
 
     /// Makes everything committed so far durable on disk (`fsync`).
     /// The corresponding LMDB function is `mdb_env_sync`.
-    public func checkpoint() throws { try environment.sync(force: true) }
+    public func checkpoint() throws {
+        try flush()
+        try environment.sync(force: true)
+    }
 
     // MARK: Transactions for collections
 
     @inlinable @inline(__always)
     func withWrite<R>(_ body: (Transaction) throws -> R) throws -> R {
         if let txn = currentWrite { return try body(txn) }
+        if cache != nil { try flush() }
         return try environment.write { txn in
             currentWrite = txn
             defer { currentWrite = nil }
@@ -107,6 +132,7 @@ public final class Store {
     @inlinable @inline(__always)
     func withRead<R>(_ body: (Transaction) throws -> R) throws -> R {
         if let txn = currentWrite ?? currentRead { return try body(txn) }
+        if cache != nil { try flush() }
         return try environment.read(body)
     }
 

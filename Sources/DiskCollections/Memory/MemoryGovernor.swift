@@ -1,0 +1,120 @@
+/// How a store's cache is sized.
+public enum CacheBudget: Sendable, Hashable {
+    /// The ``MemoryGovernor`` sizes the cache from the process's memory and its limit (the default).
+    case automatic
+    /// A fixed budget in bytes; the governor still trims the allocator.
+    case bytes(Int)
+    /// The governor's law with this memory limit (bytes) instead of the cgroup's or the machine's.
+    case memoryLimit(Int)
+    /// No cache: every operation goes to LMDB.
+    case disabled
+}
+
+/// The inputs of one governor tick. Every value in bytes; `time` in seconds on any monotonic clock.
+public struct MemorySample: Sendable, Hashable {
+    /// L: the memory the process may use.
+    public var limit: Int
+    /// A: anonymous resident memory.
+    public var residentAnonymous: Int
+    /// C: bytes the cache holds (read cache and write buffer).
+    public var cacheBytes: Int
+    /// R: free memory the allocator holds (`mallinfo2().fordblks`), when sampled this tick.
+    public var allocatorFree: Int?
+    /// When the sample was taken.
+    public var time: Double
+
+    public init(limit: Int, residentAnonymous: Int, cacheBytes: Int, allocatorFree: Int?, time: Double) {
+        self.limit = limit
+        self.residentAnonymous = residentAnonymous
+        self.cacheBytes = cacheBytes
+        self.allocatorFree = allocatorFree
+        self.time = time
+    }
+}
+
+/// The control law that sizes a store's cache and gives freed memory back (docs/memory.md explains it).
+///
+/// With L the limit, A anonymous RSS, C the cache's bytes and T = `targetFraction` · L:
+/// the budget is B = clamp(T − (A − C), `minimumBudget`, `maximumBudget`), cut at once when it falls and
+/// grown by at most `growthPerTick` of itself when it rises. When the allocator holds much free memory R
+/// (at least `trimThreshold`), the store trims (`malloc_trim`) before it evicts more, at most every
+/// `trimInterval` seconds; trims that give back little double that interval, up to `maximumTrimInterval`.
+///
+/// The governor only decides; the ``Store`` samples, trims and evicts. Not `Sendable`: it belongs to its store.
+public struct MemoryGovernor: Sendable {
+    /// The law's constants.
+    public struct Policy: Sendable, Hashable {
+        /// T as a fraction of the limit. Default 0.6 (Dask spills at 0.6 of its limit).
+        public var targetFraction = 0.6
+        /// The smallest budget. Default 4 MiB.
+        public var minimumBudget = 4 << 20
+        /// The largest budget. Default 8 GiB.
+        public var maximumBudget = 8 << 30
+        /// How much the budget may grow per tick, as a fraction of itself (at least 1 MiB). Default 0.25.
+        public var growthPerTick = 0.25
+        /// Trim when the allocator holds at least this much free memory. Default 32 MiB.
+        public var trimThreshold = 32 << 20
+        /// The shortest time between trims, in seconds. Default 2.
+        public var trimInterval = 2.0
+        /// The longest time between trims after unproductive ones, in seconds. Default 64.
+        public var maximumTrimInterval = 64.0
+        /// A trim that gives back less than this many bytes was unproductive. Default 1 MiB.
+        public var productiveTrim = 1 << 20
+
+        public init() {}
+    }
+
+    /// What a tick decided.
+    public struct Decision: Sendable, Hashable {
+        /// The new budget.
+        public var budget: Int
+        /// Whether to give free memory back first.
+        public var trim: Bool
+    }
+
+    public var policy: Policy
+    /// The current budget in bytes.
+    public private(set) var budget: Int
+    /// The current pause between trims (grows while trims do not pay).
+    public private(set) var currentTrimInterval: Double
+    private var lastTrim = -Double.infinity
+
+    public init(policy: Policy = Policy(), initialBudget: Int? = nil) {
+        self.policy = policy
+        self.budget = initialBudget ?? policy.minimumBudget
+        self.currentTrimInterval = policy.trimInterval
+    }
+
+    /// The budget the law asks for, before the slow-growth rule.
+    public func desiredBudget(_ s: MemorySample) -> Int {
+        let target = Int(policy.targetFraction * Double(s.limit))
+        let others = max(0, s.residentAnonymous - s.cacheBytes)
+        return min(max(target - others, policy.minimumBudget), policy.maximumBudget)
+    }
+
+    /// One tick: the new budget (cut at once, grown slowly) and whether to trim first.
+    public mutating func tick(_ s: MemorySample) -> Decision {
+        let desired = desiredBudget(s)
+        if desired <= budget {
+            budget = desired
+        } else {
+            budget = min(desired, budget + max(1 << 20, Int(Double(budget) * policy.growthPerTick)))
+        }
+        let free = s.allocatorFree ?? 0
+        let trim = free >= policy.trimThreshold && s.time - lastTrim >= currentTrimInterval
+        if trim { lastTrim = s.time }
+        return Decision(budget: budget, trim: trim)
+    }
+
+    /// Records what a trim gave back: trims that pay keep the short interval, others double it.
+    public mutating func recordTrim(returned: Int) {
+        if returned >= policy.productiveTrim {
+            currentTrimInterval = policy.trimInterval
+        } else {
+            currentTrimInterval = min(currentTrimInterval * 2, policy.maximumTrimInterval)
+        }
+    }
+
+    /// Fixes the budget (for ``CacheBudget/bytes(_:)``).
+    public mutating func fix(budget: Int) { self.budget = budget }
+}

@@ -1,0 +1,70 @@
+// Memory measurements that need a process of their own (the test runner runs tests in parallel, which
+// moves RssAnon). Prints one JSON object. usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR
+import DiskCollections
+import Foundation
+
+func rssAnon() -> Int { AllocatorStatistics.sample().residentAnonymous ?? 0 }
+
+struct Output: Encodable {
+    var baseline = 0, peak = 0, final = 0, afterBurst = 0, afterTick = 0
+    var budget = 0, flushes = 0, evictions = 0, trims = 0, bytesTrimmed = 0
+    var checked = 0, mismatches = 0
+}
+
+let args = CommandLine.arguments
+var out = Output()
+switch args[1] {
+case "budget":
+    // Writes N random entries through a DiskMap with a fixed budget, sampling RssAnon, then reads all back.
+    let dir = args[2], n = Int(args[3])!, budget = Int(args[4])! << 20
+    var store = try Store(at: dir, cacheBudget: .bytes(budget))
+    var map = try store.map("m", key: UInt64.self, value: UInt64.self)
+    _ = AllocatorStatistics.giveFreeMemoryBack()
+    out.baseline = rssAnon()
+    var x: UInt64 = 88_172_645_463_325_252
+    for i in 0..<n {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        try map.setValue(x &* 3, forKey: x)
+        if i % 50_000 == 0 { out.peak = max(out.peak, rssAnon()) }
+    }
+    try store.flush()
+    out.peak = max(out.peak, rssAnon())
+    let s = store.statistics
+    out.budget = s.budget; out.flushes = s.flushes; out.evictions = s.evictions
+    store.close()
+    store = try Store(at: dir, cacheBudget: .bytes(budget))
+    map = try store.map("m", key: UInt64.self, value: UInt64.self)
+    x = 88_172_645_463_325_252
+    for _ in 0..<n {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        out.checked += 1
+        if try map[x] != x &* 3 { out.mismatches += 1 }
+        if out.checked % 50_000 == 0 { out.peak = max(out.peak, rssAnon()) }
+    }
+    if try map.count != n { out.mismatches += 1 }  // xorshift64 does not repeat within its period
+    out.final = rssAnon()
+case "trim":
+    // A burst of small objects outside the library, freed except for a few that pin the heap's top,
+    // then one idle governor tick: RssAnon should come back.
+    let store = try Store(at: args[2])
+    _ = try store.map("m", key: Int.self, value: Int.self)
+    _ = AllocatorStatistics.giveFreeMemoryBack()
+    out.baseline = rssAnon()
+    final class Node { var a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0, h = 0 }
+    var burst: [Node] = []
+    burst.reserveCapacity(1_200_000)
+    for _ in 0..<1_200_000 { burst.append(Node()) }
+    let pins = stride(from: 0, to: burst.count, by: 512).map { burst[$0] }  // every 512th survives
+    burst = []
+    out.afterBurst = rssAnon()
+    try store.tickMemoryGovernor()
+    out.afterTick = rssAnon()
+    withExtendedLifetime(pins) {}
+    let s = store.statistics
+    out.trims = s.trims; out.bytesTrimmed = s.bytesTrimmed
+default:
+    print("usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR")
+    exit(2)
+}
+let encoder = JSONEncoder()
+print(String(decoding: try encoder.encode(out), as: UTF8.self))
