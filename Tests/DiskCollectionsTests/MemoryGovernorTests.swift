@@ -18,8 +18,8 @@ import TestSupport
         #expect(g.desiredBudget(s) == 510 * MB)
         var budgets: [Int] = []
         for _ in 0..<40 { budgets.append(g.tick(s).budget) }
-        #expect(budgets.first! <= 4 * MB + MB + MB / 4)          // from 4 MB, at most +25% (min 1 MB) a tick
-        #expect(zip(budgets, budgets.dropFirst()).allSatisfy { $1 >= $0 && $1 <= $0 + max(MB, $0 / 4) })
+        #expect(budgets.first! == 8 * MB)          // from 4 MB, at most doubling a tick
+        #expect(zip(budgets, budgets.dropFirst()).allSatisfy { $1 >= $0 && $1 <= 2 * $0 })
         #expect(budgets.last == 510 * MB)
     }
 

@@ -112,6 +112,12 @@ case "diskmap-scan":
     for _ in 0..<10 { try map.withEntries { for (_, v) in $0 { sum &+= v } } }
     print("diskmap-scan withEntries \(Double(n * 10) / (now() - t1) / 1e6) M/s checksum \(sum)")
     exit(0)
+case "cache-zipf":
+    print(String(decoding: try encoder.encode(try runZipf()), as: UTF8.self)); exit(0)
+case "cache-put":
+    print(String(decoding: try encoder.encode(try runBufferedPuts()), as: UTF8.self)); exit(0)
+case "seed-dictionary", "seed-dictionary-trim", "seed-diskmap":
+    print(String(decoding: try encoder.encode(try runSeed(String(implementation.dropFirst(5)))), as: UTF8.self)); exit(0)
 case "memory-diskset", "memory-set":
     print(String(decoding: try encoder.encode(try runMemory(disk: implementation == "memory-diskset", batch: batch)), as: UTF8.self))
     exit(0)

@@ -50,8 +50,11 @@ public struct MemoryGovernor: Sendable {
         public var minimumBudget = 4 << 20
         /// The largest budget. Default 8 GiB.
         public var maximumBudget = 8 << 30
-        /// How much the budget may grow per tick, as a fraction of itself (at least 1 MiB). Default 0.25.
-        public var growthPerTick = 0.25
+        /// How much the budget may grow per tick, as a fraction of itself (at least 1 MiB). Default 1:
+        /// at most doubling each tick (about a second), against a cut that is immediate.
+        public var growthPerTick = 1.0
+        /// The budget a store starts with: the law's budget, but no more than this. Default 256 MiB.
+        public var startingBudget = 256 << 20
         /// Trim when the allocator holds at least this much free memory. Default 32 MiB.
         public var trimThreshold = 32 << 20
         /// The shortest time between trims, in seconds. Default 2.

@@ -44,17 +44,17 @@ public struct StoreStatistics: Sendable, Hashable, Codable {
 /// that sizes them. Used only for operations outside an explicit `store.read { }` / `store.write { }`.
 @usableFromInline
 final class StoreCache {
-    var reads: ReadCache
+    @exclusivity(unchecked) var reads: ReadCache
     /// Pending writes: key → value, or `nil` for a delete.
-    var pending: [CacheKey: CachedBytes?] = [:]
-    var pendingBytes = 0
-    var statistics = StoreStatistics()
-    var governor: MemoryGovernor
+    @exclusivity(unchecked) var pending: [CacheKey: CachedBytes?] = [:]
+    @exclusivity(unchecked) var pendingBytes = 0
+    @exclusivity(unchecked) var statistics = StoreStatistics()
+    @exclusivity(unchecked) var governor: MemoryGovernor
     let mode: CacheBudget
     let limit: MemoryLimit
     let logger = Logger(label: "DiskCollections.memory")
-    var operations = 0
-    var lastTick = 0.0
+    @exclusivity(unchecked) var operations = 0
+    @exclusivity(unchecked) var lastTick = 0.0
     var lastAllocatorSample = -Double.infinity
 
     /// Bytes per buffered write beyond heap-allocated key and value bytes: the dictionary entry twice
@@ -68,7 +68,14 @@ final class StoreCache {
         default: limit = MemoryLimit.current()
         }
         var governor = MemoryGovernor()
-        if case .bytes(let b) = mode { governor.fix(budget: b) }
+        if case .bytes(let b) = mode {
+            governor.fix(budget: b)
+        } else {
+            // Start from the law's budget for the memory as it is now, capped: growth is gradual.
+            let sample = MemorySample(limit: limit.bytes, residentAnonymous: AllocatorStatistics.residentAnonymousFast() ?? 0,
+                                      cacheBytes: 0, allocatorFree: nil, time: 0)
+            governor.fix(budget: min(governor.desiredBudget(sample), governor.policy.startingBudget))
+        }
         self.governor = governor
         reads = ReadCache(capacity: governor.budget)
         statistics.budget = governor.budget
@@ -89,15 +96,16 @@ final class StoreCache {
     var bufferLimit: Int { max(1 << 20, governor.budget / 4) }
 
     /// Entries per flush transaction: LMDB mallocs every page a write transaction dirties (without
-    /// MDB_WRITEMAP), about one leaf page per entry for scattered keys, so a flush is cut into
-    /// transactions whose dirty pages fit in an eighth of the budget (between 256 and 16384 entries).
-    var entriesPerTransaction: Int { min(16_384, max(256, governor.budget / 8 / 4096)) }
+    /// MDB_WRITEMAP), at most about one leaf page per entry for scattered keys, so a flush is cut into
+    /// transactions whose dirty pages fit in half the budget (at least 256 entries). Fewer, larger
+    /// transactions write each page fewer times; the peak heap is about 1.5 times the budget.
+    var entriesPerTransaction: Int { max(256, governor.budget / 2 / 4096) }
 
     // MARK: Point operations
 
     /// The buffered or cached answer for `key`, counting a hit; `nil` on a miss.
     func lookup(_ key: CacheKey) -> CachedBytes?? {
-        if let buffered = pending[key] { statistics.hits += 1; return .some(buffered) }
+        if !pending.isEmpty, let buffered = pending[key] { statistics.hits += 1; return .some(buffered) }
         if let cached = reads.lookup(key) { statistics.hits += 1; return cached }
         statistics.misses += 1
         return nil
@@ -115,9 +123,10 @@ final class StoreCache {
 
     var needsFlush: Bool { pendingBytes > bufferLimit }
 
-    /// Writes every buffered change to LMDB, sorted by database and key, in bounded transactions, then
-    /// keeps the written values in the read cache. Nothing is lost if a transaction fails: what it
-    /// held stays buffered and the error is thrown.
+    /// Writes every buffered change to LMDB, sorted by database and key, in bounded transactions.
+    /// Written entries are not added to the read cache (no write-allocate: a write is no sign of a
+    /// coming read). If a transaction fails, what it and later ones held stays buffered, what earlier
+    /// ones committed leaves the buffer, and the error is thrown.
     func flush(_ environment: Environment) throws {
         guard !pending.isEmpty else { return }
         var entries = pending.map { ($0.key, $0.value) }
@@ -125,30 +134,34 @@ final class StoreCache {
             a.0.database != b.0.database ? a.0.database < b.0.database : CachedBytes.precedes(a.0.bytes, b.0.bytes)
         }
         var start = 0
-        while start < entries.count {
-            let end = min(start + entriesPerTransaction, entries.count)
-            try environment.write { txn in
-                var database: Database?
-                for (key, value) in entries[start..<end] {
-                    if database?.handleID != key.database { database = txn.database(handleID: key.database) }
-                    guard let db = database else { continue }
-                    try key.bytes.withUnsafeBytes { k in
-                        if let value {
-                            try value.withUnsafeBytes { v in _ = try txn.put(db, key: k, value: v) }
-                        } else {
-                            _ = try txn.delete(db, key: k)
+        do {
+            while start < entries.count {
+                let end = min(start + entriesPerTransaction, entries.count)
+                try environment.write { txn in
+                    var database: Database?
+                    for (key, value) in entries[start..<end] {
+                        if database?.handleID != key.database { database = txn.database(handleID: key.database) }
+                        guard let db = database else { continue }
+                        try key.bytes.withUnsafeBytes { k in
+                            if let value {
+                                try value.withUnsafeBytes { v in _ = try txn.put(db, key: k, value: v) }
+                            } else {
+                                _ = try txn.delete(db, key: k)
+                            }
                         }
                     }
                 }
+                statistics.entriesFlushed += end - start
+                start = end
             }
-            for (key, value) in entries[start..<end] {
+        } catch {
+            for (key, value) in entries[..<start] {
                 pending[key] = nil
-                statistics.bytesFlushed += key.bytes.count + (value?.count ?? 0)
-                reads.store(key, value)
+                pendingBytes -= Self.pendingOverhead + key.bytes.heapBytes + (value?.heapBytes ?? 0)
             }
-            statistics.entriesFlushed += end - start
-            start = end
+            throw error
         }
+        for (key, value) in entries { statistics.bytesFlushed += key.bytes.count + (value?.count ?? 0) }
         pendingBytes = 0
         pending = [:]
         statistics.flushes += 1

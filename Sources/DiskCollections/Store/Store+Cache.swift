@@ -10,10 +10,21 @@ extension Store {
     var usesCache: Bool { cache != nil && currentWrite == nil && currentRead == nil }
 
     /// The value of `key`, decoded, through the cache.
-    @usableFromInline
+    @inlinable
     func cachedValue<V: DiskValue>(_ database: Database, _ key: UnsafeRawBufferPointer, _ collection: String) throws -> V? {
-        guard let bytes = try cachedBytes(database, key) else { return nil }
-        return try decoding(collection) { try bytes.withUnsafeBytes { try V(diskValueBytes: $0) } }
+        var value: V?
+        try cachedRead(database, key) { bytes in
+            if let bytes { value = try decoding(collection) { try V(diskValueBytes: bytes) } }
+        }
+        return value
+    }
+
+    /// Passes the bytes of `key`'s value (or `nil`), from the buffer, the cache or LMDB, to `body`.
+    /// Not generic, so the cache's work is compiled once; `body` does the typed decoding.
+    @usableFromInline
+    func cachedRead(_ database: Database, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        guard let bytes = try cachedBytes(database, key) else { return try body(nil) }
+        try bytes.withUnsafeBytes { try body($0) }
     }
 
     /// Whether `key` is present, through the cache.

@@ -1,0 +1,146 @@
+import DiskCollections
+import Foundation
+import LMDB
+
+/// Zipf(s) ranks over 0..<n by inverse CDF; rank r maps to a scattered key so hot keys sit all over the tree.
+func zipfKeys(n: UInt64, count: Int, s: Double = 0.99) -> [UInt64] {
+    var cdf = [Double](repeating: 0, count: Int(n))
+    var total = 0.0
+    for i in 0..<Int(n) { total += 1 / pow(Double(i + 1), s); cdf[i] = total }
+    var rng = XorShift()
+    var keys = [UInt64]()
+    keys.reserveCapacity(count)
+    for _ in 0..<count {
+        let u = Double(rng.next() >> 11) / Double(1 << 53) * total
+        var lo = 0, hi = Int(n) - 1
+        while lo < hi { let mid = (lo + hi) / 2; if cdf[mid] < u { lo = mid + 1 } else { hi = mid } }
+        keys.append(UInt64(lo) &* 0x9E37_79B9_7F4A_7C15 % n)
+    }
+    return keys
+}
+
+struct CacheResult: Encodable {
+    var workload: String
+    var n: UInt64
+    var lmdb_per_s: Double
+    var diskmap_cached_per_s: Double
+    var ratio: Double
+    var hits: Int
+    var misses: Int
+    var budget_mb: Double
+    var peak_rss_anon_mb: Double
+}
+
+/// N Zipf(0.99) reads: through the LMDB module in one read transaction, then through DiskMap's cache.
+func runZipf() throws -> CacheResult {
+    let store = try Store(at: directory)
+    let map = try store.map("bench", key: UInt64.self, value: UInt64.self)
+    try map.setValues((0..<n).lazy.map { ($0, $0 &* 2) })
+    let keys = zipfKeys(n: n, count: Int(n))
+    store.close()
+
+    let env = try Environment(path: directory, options: .init(durability: .noSync))
+    var sum: UInt64 = 0
+    var t0 = now()
+    try env.read { txn in
+        let db = try txn.openExistingDatabase("bench")!
+        for k in keys {
+            var key = k.bigEndian
+            if let v = try withUnsafeBytes(of: &key, { try txn.get(db, key: $0) { $0.loadUnaligned(as: UInt64.self) } }) { sum &+= v }
+        }
+    }
+    let lmdb = Double(keys.count) / (now() - t0)
+    env.close()
+
+    let cached = try Store(at: directory)
+    let m = try cached.map("bench", key: UInt64.self, value: UInt64.self)
+    t0 = now()
+    for k in keys { if let v = try m[k] { sum &-= v } }
+    let disk = Double(keys.count) / (now() - t0)
+    precondition(sum == 0, "the two passes read different values")
+    let s = cached.statistics
+    cached.close()
+    return CacheResult(workload: "zipf-0.99-get", n: n, lmdb_per_s: lmdb, diskmap_cached_per_s: disk, ratio: disk / lmdb,
+                       hits: s.hits, misses: s.misses, budget_mb: Double(s.budget) / 1_048_576,
+                       peak_rss_anon_mb: Double(residentMemory().anonymous) / 1_048_576)
+}
+
+/// The peers' random puts (N/10 keys, xorshift mod 2N) on an N-entry map: LMDB in one write
+/// transaction, then DiskMap.setValue through the write buffer, its final flush included.
+func runBufferedPuts() throws -> CacheResult {
+    let store = try Store(at: directory)
+    let map = try store.map("bench", key: UInt64.self, value: UInt64.self)
+    try map.setValues((0..<n).lazy.map { ($0, $0 &* 2) })
+    store.close()
+    let m = n / 10
+    var rng = XorShift()
+    let env = try Environment(path: directory, options: .init(durability: .noSync))
+    var t0 = now()
+    try env.write { txn in
+        let db = try txn.openExistingDatabase("bench")!
+        for i in 0..<m {
+            var key = (rng.next() % (n * 2)).bigEndian, value = i
+            try withUnsafeBytes(of: &key) { k in try withUnsafeBytes(of: &value) { v in _ = try txn.put(db, key: k, value: v) } }
+        }
+    }
+    let lmdb = Double(m) / (now() - t0)
+    env.close()
+
+    rng = XorShift()
+    let buffered = try Store(at: directory)
+    let dm = try buffered.map("bench", key: UInt64.self, value: UInt64.self)
+    t0 = now()
+    for i in 0..<m { try dm.setValue(i, forKey: rng.next() % (n * 2)) }
+    try buffered.flush()
+    let disk = Double(m) / (now() - t0)
+    let s = buffered.statistics
+    buffered.close()
+    return CacheResult(workload: "random-put", n: n, lmdb_per_s: lmdb, diskmap_cached_per_s: disk, ratio: disk / lmdb,
+                       hits: s.hits, misses: s.misses, budget_mb: Double(s.budget) / 1_048_576,
+                       peak_rss_anon_mb: Double(residentMemory().anonymous) / 1_048_576)
+}
+
+struct SeedResult: Encodable {
+    var impl: String
+    var n: UInt64
+    var peak_rss_anon_mb: Double
+    var final_rss_anon_mb: Double
+    var peak_rss_file_mb: Double
+    var seconds: Double
+}
+
+/// The seed scenario: build N entries, look them all up, drop them, idle 2 s; peak and final RssAnon.
+func runSeed(_ mode: String) throws -> SeedResult {
+    var peakAnon = 0, peakFile = 0
+    func sample() { let r = residentMemory(); peakAnon = max(peakAnon, r.anonymous); peakFile = max(peakFile, r.file) }
+    let t0 = now()
+    var sum: UInt64 = 0
+    switch mode {
+    case "dictionary", "dictionary-trim":
+        var d: [UInt64: UInt64]? = [:]
+        for i in 0..<n { d![i &* 0x9E37_79B9_7F4A_7C15] = i; if i % 1_000_000 == 0 { sample() } }
+        sample()
+        for i in 0..<n { sum &+= d![i &* 0x9E37_79B9_7F4A_7C15] ?? 0 }
+        sample()
+        d = nil
+        if mode == "dictionary-trim" { _ = AllocatorStatistics.giveFreeMemoryBack() }
+        sleep(2)
+    default:
+        let store = try Store(at: directory)
+        let map = try store.map("seed", key: UInt64.self, value: UInt64.self)
+        for i in 0..<n { try map.setValue(i, forKey: i &* 0x9E37_79B9_7F4A_7C15); if i % 1_000_000 == 0 { sample() } }
+        sample()
+        for i in 0..<n { sum &+= try map[i &* 0x9E37_79B9_7F4A_7C15] ?? 0; if i % 1_000_000 == 0 { sample() } }
+        sample()
+        try store.removeCollection("seed")
+        try store.tickMemoryGovernor()   // an idle tick, as a search would call between phases
+        sleep(2)
+        try store.tickMemoryGovernor()
+        store.close()
+    }
+    precondition(sum == n * (n - 1) / 2, "lookups returned wrong values")
+    let seconds = now() - t0
+    let mb = { (x: Int) in (Double(x) / 1_048_576 * 10).rounded() / 10 }
+    return SeedResult(impl: mode, n: n, peak_rss_anon_mb: mb(peakAnon), final_rss_anon_mb: mb(residentMemory().anonymous),
+                      peak_rss_file_mb: mb(peakFile), seconds: seconds)
+}
