@@ -16,6 +16,7 @@ let n = UInt64(arguments[3])!
 /// The peers' xorshift64, same seed.
 struct XorShift {
     var state: UInt64 = 88_172_645_463_325_252
+    init(state: UInt64 = 88_172_645_463_325_252) { self.state = state }
     mutating func next() -> UInt64 {
         state ^= state << 13; state ^= state >> 7; state ^= state << 17
         return state

@@ -7,78 +7,88 @@ import DequeModule
 /// found in the ghost goes straight to main; main is a FIFO with reinsertion (a CLOCK with 2-bit
 /// frequencies). One-hit wonders, such as a scan, pass through the small queue without flushing the hot
 /// set, which plain LRU cannot do.
+///
+/// A hit is one hash lookup: the entry is read and its frequency bumped in place through the table's
+/// index. Queue items carry the entry's generation, so an item left behind by a removed or re-added
+/// key is recognised and skipped.
 struct ReadCache {
-    struct Slot {
-        var key: CacheKey
+    struct Entry {
         /// `nil` when the key is known to be absent.
         var value: CachedBytes?
         var frequency: UInt8
         var inMain: Bool
-        var weight: Int
+        var generation: UInt32
+        var weight: Int32
     }
 
-    /// Bytes per entry beyond heap-allocated key and value bytes: the slot, the index entry (twice, for
-    /// the dictionary's free capacity after it doubles), a queue position and a ghost hash. Checked
-    /// against RssAnon by the tests.
-    static let entryOverhead = MemoryLayout<Slot>.stride
-        + 2 * (MemoryLayout<CacheKey>.stride + MemoryLayout<Int>.stride) + 2 * MemoryLayout<Int>.stride
+    struct QueueItem {
+        var key: CacheKey
+        var generation: UInt32
+    }
 
-    var index: [CacheKey: Int] = [:]
-    var slots: [Slot] = []
-    var freeSlots: [Int] = []
-    var small = Deque<Int>()
-    var main = Deque<Int>()
-    var ghost = Deque<Int>()
-    var ghostSet = Set<Int>()
-    var smallBytes = 0
-    var mainBytes = 0
+    /// Bytes per entry beyond heap-allocated key and value bytes: the table entry twice (the
+    /// dictionary's free capacity after it doubles), a queue item and a ghost hash. Checked against
+    /// RssAnon by the tests.
+    static let entryOverhead = 2 * (MemoryLayout<CacheKey>.stride + MemoryLayout<Entry>.stride)
+        + MemoryLayout<QueueItem>.stride + 2 * MemoryLayout<Int>.stride
+
+    private(set) var table: [CacheKey: Entry] = [:]
+    private var small = Deque<QueueItem>()
+    private var main = Deque<QueueItem>()
+    private var ghost = Deque<Int>()
+    private var ghostSet = Set<Int>()
+    private var smallBytes = 0
+    private var mainBytes = 0
+    private var nextGeneration: UInt32 = 0
     /// Bytes held now.
     var bytes: Int { smallBytes + mainBytes }
     /// Bytes allowed.
-    var capacity: Int
-    var evictions = 0
+    private(set) var capacity: Int
+    private(set) var evictions = 0
 
     init(capacity: Int) { self.capacity = capacity }
 
     /// The cached answer for `key`: `.some(value)`, `.some(nil)` for known absent, `nil` for a miss.
     mutating func lookup(_ key: CacheKey) -> CachedBytes?? {
-        guard let i = index[key] else { return nil }
-        if slots[i].frequency < 3 { slots[i].frequency += 1 }
-        return .some(slots[i].value)
+        guard let i = table.index(forKey: key) else { return nil }
+        if table.values[i].frequency < 3 { table.values[i].frequency += 1 }
+        return .some(table.values[i].value)
     }
 
-    /// Records what LMDB said about `key` (or what this process wrote).
+    /// Records what LMDB said about `key`.
     mutating func store(_ key: CacheKey, _ value: CachedBytes?) {
         let weight = Self.entryOverhead + key.bytes.heapBytes + (value?.heapBytes ?? 0)
-        if let i = index[key] {
-            let old = slots[i].weight
-            slots[i].value = value
-            slots[i].weight = weight
-            if slots[i].inMain { mainBytes += weight - old } else { smallBytes += weight - old }
+        if let i = table.index(forKey: key) {
+            let old = Int(table.values[i].weight)
+            table.values[i].value = value
+            table.values[i].weight = Int32(weight)
+            if table.values[i].inMain { mainBytes += weight - old } else { smallBytes += weight - old }
         } else {
             guard weight <= capacity else { return }
-            let hash = key.hashValue
-            let toMain = ghostSet.remove(hash) != nil
-            let slot = Slot(key: key, value: value, frequency: 0, inMain: toMain, weight: weight)
-            let i: Int
-            if let free = freeSlots.popLast() { slots[free] = slot; i = free } else { slots.append(slot); i = slots.count - 1 }
-            index[key] = i
-            if toMain { main.append(i); mainBytes += weight } else { small.append(i); smallBytes += weight }
+            let toMain = ghostSet.remove(key.hashValue) != nil
+            nextGeneration &+= 1
+            table[key] = Entry(value: value, frequency: 0, inMain: toMain, generation: nextGeneration, weight: Int32(weight))
+            let item = QueueItem(key: key, generation: nextGeneration)
+            if toMain { main.append(item); mainBytes += weight } else { small.append(item); smallBytes += weight }
         }
         evict(to: capacity)
     }
 
-    /// Forgets `key` (the next lookup goes to LMDB).
+    /// Forgets `key` (the next lookup goes to LMDB). Its queue item is skipped when reached.
     mutating func remove(_ key: CacheKey) {
-        guard let i = index.removeValue(forKey: key) else { return }
-        // Leave the slot in its queue as a tombstone; eviction skips slots no longer indexed.
-        if slots[i].inMain { mainBytes -= slots[i].weight } else { smallBytes -= slots[i].weight }
-        slots[i].weight = 0
+        guard let entry = table.removeValue(forKey: key) else { return }
+        if entry.inMain { mainBytes -= Int(entry.weight) } else { smallBytes -= Int(entry.weight) }
     }
 
     /// Forgets every key of `database`.
     mutating func remove(database: UInt32) {
-        for key in index.keys where key.database == database { remove(key) }
+        for key in table.keys where key.database == database { remove(key) }
+    }
+
+    /// The live entry an item stands for, if it is still the same one.
+    private func live(_ item: QueueItem) -> Dictionary<CacheKey, Entry>.Index? {
+        guard let i = table.index(forKey: item.key), table.values[i].generation == item.generation else { return nil }
+        return i
     }
 
     /// Evicts until at most `limit` bytes are held.
@@ -86,49 +96,36 @@ struct ReadCache {
         capacity = max(0, limit)
         while bytes > capacity {
             if smallBytes > capacity / 10 || main.isEmpty {
-                guard let i = small.popFirst() else { break }
-                guard isLive(i, inMain: false) else { freeSlots.append(i); continue }  // removed while queued
-                if slots[i].frequency > 0 {  // read again while in small: promote
-                    slots[i].inMain = true
-                    slots[i].frequency = 0
-                    smallBytes -= slots[i].weight
-                    mainBytes += slots[i].weight
-                    main.append(i)
+                guard let item = small.popFirst() else { break }
+                guard let i = live(item) else { continue }
+                let weight = Int(table.values[i].weight)
+                if table.values[i].frequency > 0 {  // read again while in small: promote
+                    table.values[i].inMain = true
+                    table.values[i].frequency = 0
+                    smallBytes -= weight
+                    mainBytes += weight
+                    main.append(item)
                 } else {
-                    let hash = slots[i].key.hashValue
-                    drop(i, fromMain: false)
+                    table.remove(at: i)
+                    smallBytes -= weight
+                    evictions += 1
+                    let hash = item.key.hashValue
                     ghost.append(hash)
                     ghostSet.insert(hash)
-                    while ghost.count > max(1024, index.count) { ghostSet.remove(ghost.removeFirst()) }
+                    while ghost.count > max(1024, table.count) { ghostSet.remove(ghost.removeFirst()) }
                 }
             } else {
-                guard let i = main.popFirst() else { break }
-                guard isLive(i, inMain: true) else { freeSlots.append(i); continue }
-                if slots[i].frequency > 0 {
-                    slots[i].frequency -= 1
-                    main.append(i)
+                guard let item = main.popFirst() else { break }
+                guard let i = live(item) else { continue }
+                if table.values[i].frequency > 0 {
+                    table.values[i].frequency -= 1
+                    main.append(item)
                 } else {
-                    drop(i, fromMain: true)
+                    mainBytes -= Int(table.values[i].weight)
+                    table.remove(at: i)
+                    evictions += 1
                 }
             }
         }
-    }
-
-    private func isLive(_ i: Int, inMain: Bool) -> Bool {
-        index[slots[i].key] == i && slots[i].weight > 0
-    }
-
-    private mutating func drop(_ i: Int, fromMain: Bool) {
-        index.removeValue(forKey: slots[i].key)
-        if fromMain { mainBytes -= slots[i].weight } else { smallBytes -= slots[i].weight }
-        slots[i].weight = 0
-        slots[i].value = nil
-        freeSlots.append(i)
-        evictions += 1
-    }
-
-    /// Empties the cache and releases its storage.
-    mutating func removeAll() {
-        self = ReadCache(capacity: capacity)
     }
 }
