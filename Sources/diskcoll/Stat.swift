@@ -23,6 +23,18 @@ struct Stat: ParsableCommand {
         var databases: [String: Database.Statistics]
         /// The collections a DiskCollections catalog records (empty for a plain LMDB environment).
         var collections: [String: CollectionDescriptor]
+        /// The memory governor's view from this process: the limit it would work to, the budget it
+        /// would start with, and this process's allocator and RSS figures.
+        var memory: StoreStatistics?
+    }
+
+    /// Opens the store read-only through DiskCollections and runs one governor tick, for its figures.
+    /// The counters of a running program's cache live in that program: read them with `store.statistics`.
+    static func memory(_ path: String) -> StoreStatistics? {
+        guard let store = try? Store(at: path, readOnly: true) else { return nil }
+        defer { store.close() }
+        try? store.tickMemoryGovernor()
+        return store.statistics
     }
 
     func run() throws {
@@ -31,7 +43,7 @@ struct Stat: ParsableCommand {
         }
         let env = try Environment(path: path, options: .init(readOnly: true))
         defer { env.close() }
-        let report = try env.read { txn in
+        var report = try env.read { txn in
             let main = try txn.openDatabase(nil)!
             var databases: [String: Database.Statistics] = [:]
             for name in try txn.databaseNames() {
@@ -52,6 +64,8 @@ struct Stat: ParsableCommand {
                           fileBytes: size, main: try txn.statistics(main), databases: databases,
                           collections: collections)
         }
+        env.close()  // one open environment per directory and process: Store opens it next
+        report.memory = Self.memory(path)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -63,6 +77,12 @@ struct Stat: ParsableCommand {
         print("file       \(report.fileBytes) bytes, map \(e.mapSize) bytes, page \(report.main.pageSize) bytes, last page \(e.lastPage)")
         print("txn        \(e.lastTransaction)   readers \(e.readers)/\(e.maximumReaders)   max key \(report.maximumKeySize) bytes")
         print("")
+        if let m = report.memory {
+            func mb(_ x: Int?) -> String { x.map { String(format: "%.1f MB", Double($0) / 1_048_576) } ?? "unknown" }
+            print("memory     limit \(mb(m.memoryLimit)) (\(m.memoryLimitSource ?? "unknown")), cache budget \(mb(m.budget)) (after one governor tick)")
+            print("           this process: RssAnon \(mb(m.residentAnonymous)), RssFile \(mb(m.residentFile)), heap in use \(mb(m.heapInUse)), allocator free \(mb(m.allocatorFree))")
+            print("")
+        }
         let widths = [max(12, (report.databases.keys.map(\.count).max() ?? 0) + 2), 32, 12, 7, 8, 10, 10]
         func line(_ cells: [String]) {
             print(zip(cells, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined())

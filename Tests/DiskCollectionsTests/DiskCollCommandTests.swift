@@ -23,7 +23,12 @@ import TestSupport
         let collections = report?["collections"] as? [String: [String: Any]]
         #expect(collections?["visited"]?["kind"] as? String == "set")
         #expect(collections?["postings"]?["value"] as? String == "uint32")
+        let memory = report?["memory"] as? [String: Any]
+        #expect((memory?["memoryLimit"] as? Int ?? 0) > 0)
+        #expect((memory?["budget"] as? Int ?? 0) > 0)
+        #expect(memory?["memoryLimitSource"] as? String != nil)
         let table = try run(diskcoll, ["stat", dir.path])
+        #expect(table.standardOutput.contains("memory     limit"))
         #expect(table.standardOutput.contains("DiskSet<uint64>"))
         #expect(table.standardOutput.contains("DiskMultimap<string, uint32>"))
     }
