@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the peers' workload (raw LMDB in C, py-lmdb) and ours side by side, on the same N, in one run,
 # and prints each rate with its ratio to raw C.  usage: Benchmarks/compare.sh [N] [lmdb|diskmap ...]
-# MEMORY=0 skips the DiskSet-vs-Set memory runs; BATCH sets the DiskSet batch size (default 8192).
+# MEMORY=0 skips the DiskSet-vs-Set memory runs; BATCH sets the DiskSet batch size (default 8192);
+# CACHE=0 skips the cache and memory-governor runs.
 # PEERS may name the peers' folder (default: ../shared/peers beside the repository).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -56,4 +57,23 @@ if [ "${MEMORY:-1}" = 1 ]; then
     "$bin" "$m" "$(fresh "$m")" "$N" "${BATCH:-8192}"
     rm -rf "$work/$m"
   done
+fi
+
+# The cache and the memory governor (CACHE=0 skips): Zipf reads, buffered puts, the seed scenario,
+# and the write path's memory bound with a 16 MB budget.
+if [ "${CACHE:-1}" = 1 ]; then
+  echo
+  echo "cache: Zipf(0.99) reads (cold and warm passes) and buffered random puts, N=$N"
+  "$bin" cache-zipf "$(fresh zipf)" "$N"; rm -rf "$work/zipf"
+  "$bin" cache-put "$(fresh put)" "$N"; rm -rf "$work/put"
+  echo
+  echo "seed scenario: build N entries, look them all up, drop them, idle 2 s"
+  for m in seed-dictionary seed-dictionary-trim seed-diskmap; do
+    "$bin" "$m" "$(fresh "$m")" "$N"; rm -rf "$work/$m"
+  done
+  echo
+  echo "budget: N random entries written through a DiskMap with a 16 MB cache budget, then read back"
+  swift build -c release --package-path "$repo" --product MemoryProbe >&2
+  "$(swift build -c release --package-path "$repo" --show-bin-path)/MemoryProbe" budget "$(fresh budget)" "$N" 16
+  rm -rf "$work/budget"
 fi

@@ -16,6 +16,8 @@ import TestSupport
         // L = 1000 MB, A = 100 MB of which the cache is 10 MB: B* = 0.6 L - (A - C) = 510 MB.
         let s = sample(limit: 1000 * MB, anon: 100 * MB, cache: 10 * MB)
         #expect(g.desiredBudget(s) == 510 * MB)
+        // On a big machine the ceiling holds: 0.6 * 24 GB would be 14 GB.
+        #expect(g.desiredBudget(sample(limit: 24 << 30, anon: 0, cache: 0)) == g.policy.maximumBudget)
         var budgets: [Int] = []
         for _ in 0..<40 { budgets.append(g.tick(s).budget) }
         #expect(budgets.first! == 8 * MB)          // from 4 MB, at most doubling a tick

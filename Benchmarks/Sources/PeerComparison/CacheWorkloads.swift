@@ -152,7 +152,8 @@ func runSeed(_ mode: String) throws -> SeedResult {
         if mode == "dictionary-trim" { _ = AllocatorStatistics.giveFreeMemoryBack() }
         sleep(2)
     default:
-        let store = try Store(at: directory)
+        // "diskmap" under the automatic governor, "diskmap-limit" under a 512 MB memory limit.
+        let store = try Store(at: directory, cacheBudget: mode == "diskmap-limit" ? .memoryLimit(512 << 20) : .automatic)
         let map = try store.map("seed", key: UInt64.self, value: UInt64.self)
         for i in 0..<n { try map.setValue(i, forKey: i &* 0x9E37_79B9_7F4A_7C15); if i % 1_000_000 == 0 { sample() } }
         sample()
@@ -162,6 +163,10 @@ func runSeed(_ mode: String) throws -> SeedResult {
         try store.tickMemoryGovernor()   // an idle tick, as a search would call between phases
         sleep(2)
         try store.tickMemoryGovernor()
+        if ProcessInfo.processInfo.environment["SEED_DEBUG"] != nil {
+            let s = store.statistics
+            FileHandle.standardError.write(Data("cache \(s.cacheBytes) buffered \(s.bufferedBytes) heap \(s.heapInUse ?? -1) free \(s.allocatorFree ?? -1) anon \(s.residentAnonymous ?? -1) trims \(s.trims) trimmed \(s.bytesTrimmed) budget \(s.budget)\n".utf8))
+        }
         store.close()
     }
     precondition(sum == n * (n - 1) / 2, "lookups returned wrong values")

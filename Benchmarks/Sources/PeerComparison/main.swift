@@ -117,7 +117,7 @@ case "cache-zipf":
     print(String(decoding: try encoder.encode(try runZipf()), as: UTF8.self)); exit(0)
 case "cache-put":
     print(String(decoding: try encoder.encode(try runBufferedPuts()), as: UTF8.self)); exit(0)
-case "seed-dictionary", "seed-dictionary-trim", "seed-diskmap":
+case "seed-dictionary", "seed-dictionary-trim", "seed-diskmap", "seed-diskmap-limit":
     print(String(decoding: try encoder.encode(try runSeed(String(implementation.dropFirst(5)))), as: UTF8.self)); exit(0)
 case "memory-diskset", "memory-set":
     print(String(decoding: try encoder.encode(try runMemory(disk: implementation == "memory-diskset", batch: batch)), as: UTF8.self))

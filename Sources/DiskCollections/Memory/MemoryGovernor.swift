@@ -48,8 +48,9 @@ public struct MemoryGovernor: Sendable {
         public var targetFraction = 0.6
         /// The smallest budget. Default 4 MiB.
         public var minimumBudget = 4 << 20
-        /// The largest budget. Default 8 GiB.
-        public var maximumBudget = 8 << 30
+        /// The largest budget. Default 1 GiB: a cache in front of a disk structure should not grow to
+        /// rival the heap structure it replaces, however much memory the machine has.
+        public var maximumBudget = 1 << 30
         /// How much the budget may grow per tick, as a fraction of itself (at least 1 MiB). Default 1:
         /// at most doubling each tick (about a second), against a cut that is immediate.
         public var growthPerTick = 1.0

@@ -83,6 +83,22 @@ struct ReadCache {
     /// Forgets every key of `database`.
     mutating func remove(database: UInt32) {
         for key in table.keys where key.database == database { remove(key) }
+        compactIfSparse()
+    }
+
+    /// Rebuilds the table and queues at their live size when they hold far more capacity than entries
+    /// (after a collection is dropped or the budget is cut): Swift's collections never shrink on their
+    /// own, so without this a cache that once held millions of entries would keep their memory.
+    mutating func compactIfSparse() {
+        guard table.capacity > 4 * max(table.count, 4096) else { return }
+        var fresh = [CacheKey: Entry](minimumCapacity: table.count)
+        for (key, entry) in table { fresh[key] = entry }
+        table = fresh
+        small = Deque(small.filter { live($0) != nil })
+        main = Deque(main.filter { live($0) != nil })
+        let keep = min(ghost.count, max(1024, table.count))
+        ghost = Deque(ghost.suffix(keep))
+        ghostSet = Set(ghost)
     }
 
     /// The live entry an item stands for, if it is still the same one.
@@ -93,6 +109,8 @@ struct ReadCache {
 
     /// Evicts until at most `limit` bytes are held.
     mutating func evict(to limit: Int) {
+        let shrinking = limit < capacity
+        defer { if shrinking { compactIfSparse() } }
         capacity = max(0, limit)
         while bytes > capacity {
             if smallBytes > capacity / 10 || main.isEmpty {

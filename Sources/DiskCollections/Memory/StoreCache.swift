@@ -92,14 +92,16 @@ final class StoreCache {
 
     var bytes: Int { reads.bytes + pendingBytes }
 
-    /// The write buffer's share of the budget: a quarter, at least 1 MiB.
-    var bufferLimit: Int { max(1 << 20, governor.budget / 4) }
+    /// The write buffer's share of the budget: a quarter, at least 1 MiB and at most 64 MiB (a sorted
+    /// flush gains little from more, and a large buffer is heap held for nothing).
+    var bufferLimit: Int { min(64 << 20, max(1 << 20, governor.budget / 4)) }
 
-    /// Entries per flush transaction: LMDB mallocs every page a write transaction dirties (without
-    /// MDB_WRITEMAP), at most about one leaf page per entry for scattered keys, so a flush is cut into
-    /// transactions whose dirty pages fit in half the budget (at least 256 entries). Fewer, larger
-    /// transactions write each page fewer times; the peak heap is about 1.5 times the budget.
-    var entriesPerTransaction: Int { max(256, governor.budget / 2 / 4096) }
+    /// Entries per flush transaction. Without MDB_WRITEMAP, LMDB mallocs a copy of every page a write
+    /// transaction dirties (about one 4 KiB leaf per scattered key) and, once the transaction ends,
+    /// keeps those buffers on a free list for reuse until the environment closes. So a flush is cut into
+    /// transactions that dirty at most min(budget / 2, 32 MiB): that bounds both the peak and what LMDB
+    /// keeps afterwards (at least 256 entries a transaction).
+    var entriesPerTransaction: Int { max(256, min(governor.budget / 2, 32 << 20) / 4096) }
 
     // MARK: Point operations
 
