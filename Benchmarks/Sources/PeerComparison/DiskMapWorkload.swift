@@ -27,12 +27,14 @@ func runDiskMap() throws -> Result {
         }
         randomGet = now() - t0
         t0 = now()
-        try map.withEntries { entries in
-            for (_, v) in entries {
-                sum &+= v
-                count += 1
-            }
+        // Accumulate locally and return the totals, as one would write it.
+        let (s, c) = try map.withEntries { entries in
+            var s: UInt64 = 0, c: UInt64 = 0
+            for (_, v) in entries { s &+= v; c += 1 }
+            return (s, c)
         }
+        sum &+= s
+        count += c
         scan = now() - t0
     }
     store.close()

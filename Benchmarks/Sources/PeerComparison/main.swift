@@ -80,12 +80,13 @@ func runLMDB() throws -> Result {
         }
         randomGet = now() - t0
         t0 = now()
-        try txn.withCursor(db) { cursor in
-            for (_, v) in cursor.entries() {
-                sum &+= v.loadUnaligned(as: UInt64.self)
-                count += 1
-            }
+        let (s, c) = try txn.withCursor(db) { cursor in
+            var s: UInt64 = 0, c: UInt64 = 0
+            for (_, v) in cursor.entries() { s &+= v.loadUnaligned(as: UInt64.self); c += 1 }
+            return (s, c)
         }
+        sum &+= s
+        count += c
         scan = now() - t0
     }
     env.close()
