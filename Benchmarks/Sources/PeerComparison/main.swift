@@ -106,12 +106,34 @@ case "diskmap-scan":
     let store = try Store(at: directory)
     let map = try store.map("bench", key: UInt64.self, value: UInt64.self)
     try map.setValues((0..<n).lazy.map { ($0, $0 &* 2) })
+    if ProcessInfo.processInfo.environment["FRAGMENT"] != nil {
+        var rng = XorShift()
+        try store.write { for i in 0..<(n / 10) { try map.setValue(i, forKey: rng.next() % (n * 2)) } }
+        // The same tree through the LMDB module, for comparison.
+        store.close()
+        let env = try Environment(path: directory, options: .init(durability: .noSync))
+        var total: UInt64 = 0
+        let t = now()
+        for _ in 0..<10 {
+            total &+= try env.read { txn in
+                try txn.withCursor(try txn.openExistingDatabase("bench")!) { cursor in
+                    var s: UInt64 = 0
+                    for (_, v) in cursor.entries() { s &+= v.loadUnaligned(as: UInt64.self) }
+                    return s
+                }
+            }
+        }
+        print("lmdb-scan \(Double(n * 10) / (now() - t) / 1e6) M/s checksum \(total)")
+        env.close()
+    }
+    let store2 = ProcessInfo.processInfo.environment["FRAGMENT"] != nil ? try Store(at: directory) : store
+    let map2 = try store2.map("bench", key: UInt64.self, value: UInt64.self)
     var sum: UInt64 = 0
     let t0 = now()
-    for _ in 0..<10 { try store.read { try map.forEach { _, v in sum &+= v; return true } } }
+    for _ in 0..<10 { try store2.read { try map2.forEach { _, v in sum &+= v; return true } } }
     print("diskmap-scan forEach \(Double(n * 10) / (now() - t0) / 1e6) M/s checksum \(sum)")
     let t1 = now()
-    for _ in 0..<10 { try map.withEntries { for (_, v) in $0 { sum &+= v } } }
+    for _ in 0..<10 { sum &+= try map2.withEntries { var s: UInt64 = 0; for (_, v) in $0 { s &+= v }; return s } }
     print("diskmap-scan withEntries \(Double(n * 10) / (now() - t1) / 1e6) M/s checksum \(sum)")
     exit(0)
 case "cache-zipf":

@@ -5,6 +5,12 @@ import LMDB
 final class DecodeFailure {
     @usableFromInline var error: (any Error)?
     @usableFromInline init() {}
+
+    /// Runs the failed decode again, out of the hot loop, to keep its error.
+    @usableFromInline @inline(never)
+    func record(_ decode: () throws -> Void) {
+        do { try decode() } catch { self.error = error }
+    }
 }
 
 /// The entries of a ``DiskMap`` in key order (or reversed), decoded, as a `Sequence`.
@@ -25,12 +31,9 @@ public struct DiskMapEntries<Key: DiskKey, Value: DiskValue>: Sequence, Iterator
     @inlinable @inline(__always)
     public mutating func next() -> (key: Key, value: Value)? {
         guard let (k, v) = entries.next() else { return nil }
-        do {
-            return (try Key(diskKeyBytes: k), try Value(diskValueBytes: v))
-        } catch {
-            failure.error = error
-            return nil
-        }
+        if let key = try? Key(diskKeyBytes: k), let value = try? Value(diskValueBytes: v) { return (key, value) }
+        failure.record { _ = try Key(diskKeyBytes: k); _ = try Value(diskValueBytes: v) }
+        return nil
     }
 }
 
@@ -48,10 +51,9 @@ public struct DiskSetElements<Element: DiskKey>: Sequence, IteratorProtocol {
     @inlinable @inline(__always)
     public mutating func next() -> Element? {
         guard let (k, _) = entries.next() else { return nil }
-        do { return try Element(diskKeyBytes: k) } catch {
-            failure.error = error
-            return nil
-        }
+        if let element = try? Element(diskKeyBytes: k) { return element }
+        failure.record { _ = try Element(diskKeyBytes: k) }
+        return nil
     }
 }
 
