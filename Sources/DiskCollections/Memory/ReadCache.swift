@@ -26,13 +26,12 @@ struct ReadCache {
         var generation: UInt32
     }
 
-    /// Bytes per entry beyond heap-allocated key and value bytes: the table entry twice (the
-    /// dictionary's free capacity after it doubles), a queue item and a ghost hash. Checked against
-    /// RssAnon by the tests.
-    static let entryOverhead = 2 * (MemoryLayout<CacheKey>.stride + MemoryLayout<Entry>.stride)
+    /// Bytes per entry beyond heap-allocated key and value bytes: the table slot twice (the table is
+    /// kept at most half full), a queue item and a ghost hash. Checked against RssAnon by the tests.
+    static let entryOverhead = 2 * MemoryLayout<OpenTable.Slot>.stride
         + MemoryLayout<QueueItem>.stride + 2 * MemoryLayout<Int>.stride
 
-    private(set) var table: [CacheKey: Entry] = [:]
+    private(set) var table = OpenTable()
     private var small = Deque<QueueItem>()
     private var main = Deque<QueueItem>()
     private var ghost = Deque<Int>()
@@ -50,24 +49,29 @@ struct ReadCache {
 
     /// The cached answer for `key`: `.some(value)`, `.some(nil)` for known absent, `nil` for a miss.
     mutating func lookup(_ key: CacheKey) -> CachedBytes?? {
-        guard let i = table.index(forKey: key) else { return nil }
-        if table.values[i].frequency < 3 { table.values[i].frequency += 1 }
-        return .some(table.values[i].value)
+        guard let i = table.find(key) else { return nil }
+        return table.withEntry(i) { entry in
+            if entry.frequency < 3 { entry.frequency += 1 }
+            return .some(entry.value)
+        }
     }
 
     /// Records what LMDB said about `key`.
     mutating func store(_ key: CacheKey, _ value: CachedBytes?) {
         let weight = Self.entryOverhead + key.bytes.heapBytes + (value?.heapBytes ?? 0)
-        if let i = table.index(forKey: key) {
-            let old = Int(table.values[i].weight)
-            table.values[i].value = value
-            table.values[i].weight = Int32(weight)
-            if table.values[i].inMain { mainBytes += weight - old } else { smallBytes += weight - old }
+        if let i = table.find(key) {
+            let (old, inMain) = table.withEntry(i) { entry in
+                let old = Int(entry.weight)
+                entry.value = value
+                entry.weight = Int32(weight)
+                return (old, entry.inMain)
+            }
+            if inMain { mainBytes += weight - old } else { smallBytes += weight - old }
         } else {
             guard weight <= capacity else { return }
             let toMain = ghostSet.remove(key.hashValue) != nil
             nextGeneration &+= 1
-            table[key] = Entry(value: value, frequency: 0, inMain: toMain, generation: nextGeneration, weight: Int32(weight))
+            table.insert(key, Entry(value: value, frequency: 0, inMain: toMain, generation: nextGeneration, weight: Int32(weight)))
             let item = QueueItem(key: key, generation: nextGeneration)
             if toMain { main.append(item); mainBytes += weight } else { small.append(item); smallBytes += weight }
         }
@@ -76,35 +80,32 @@ struct ReadCache {
 
     /// Forgets `key` (the next lookup goes to LMDB). Its queue item is skipped when reached.
     mutating func remove(_ key: CacheKey) {
-        guard let entry = table.removeValue(forKey: key) else { return }
+        guard let entry = table.remove(key) else { return }
         if entry.inMain { mainBytes -= Int(entry.weight) } else { smallBytes -= Int(entry.weight) }
     }
 
     /// Forgets every key of `database`.
     mutating func remove(database: UInt32) {
-        for key in table.keys where key.database == database { remove(key) }
+        for key in table.keys(where: { $0.database == database }) { remove(key) }
         compactIfSparse()
     }
 
     /// Rebuilds the table and queues at their live size when they hold far more capacity than entries
-    /// (after a collection is dropped or the budget is cut): Swift's collections never shrink on their
-    /// own, so without this a cache that once held millions of entries would keep their memory.
+    /// (after a collection is dropped or the budget is cut), so that memory really goes back.
     mutating func compactIfSparse() {
-        guard table.capacity > 4 * max(table.count, 4096) else { return }
-        var fresh = [CacheKey: Entry](minimumCapacity: table.count)
-        for (key, entry) in table { fresh[key] = entry }
-        table = fresh
-        small = Deque(small.filter { live($0) != nil })
-        main = Deque(main.filter { live($0) != nil })
+        guard table.slotCount > 8 * max(table.count, 4096) else { return }
+        table.rehash(minimumCapacity: table.count)
+        small = Deque(small.filter { live($0) })
+        main = Deque(main.filter { live($0) })
         let keep = min(ghost.count, max(1024, table.count))
         ghost = Deque(ghost.suffix(keep))
         ghostSet = Set(ghost)
     }
 
-    /// The live entry an item stands for, if it is still the same one.
-    private func live(_ item: QueueItem) -> Dictionary<CacheKey, Entry>.Index? {
-        guard let i = table.index(forKey: item.key), table.values[i].generation == item.generation else { return nil }
-        return i
+    /// Whether a queue item still stands for the entry in the table.
+    private func live(_ item: QueueItem) -> Bool {
+        guard let i = table.find(item.key) else { return false }
+        return table.entry(i).generation == item.generation
     }
 
     /// Evicts until at most `limit` bytes are held.
@@ -115,16 +116,16 @@ struct ReadCache {
         while bytes > capacity {
             if smallBytes > capacity / 10 || main.isEmpty {
                 guard let item = small.popFirst() else { break }
-                guard let i = live(item) else { continue }
-                let weight = Int(table.values[i].weight)
-                if table.values[i].frequency > 0 {  // read again while in small: promote
-                    table.values[i].inMain = true
-                    table.values[i].frequency = 0
+                guard let i = table.find(item.key), table.entry(i).generation == item.generation else { continue }
+                let entry = table.entry(i)
+                let weight = Int(entry.weight)
+                if entry.frequency > 0 {  // read again while in small: promote
+                    table.withEntry(i) { $0.inMain = true; $0.frequency = 0 }
                     smallBytes -= weight
                     mainBytes += weight
                     main.append(item)
                 } else {
-                    table.remove(at: i)
+                    table.remove(item.key)
                     smallBytes -= weight
                     evictions += 1
                     let hash = item.key.hashValue
@@ -134,16 +135,119 @@ struct ReadCache {
                 }
             } else {
                 guard let item = main.popFirst() else { break }
-                guard let i = live(item) else { continue }
-                if table.values[i].frequency > 0 {
-                    table.values[i].frequency -= 1
+                guard let i = table.find(item.key), table.entry(i).generation == item.generation else { continue }
+                if table.entry(i).frequency > 0 {
+                    table.withEntry(i) { $0.frequency -= 1 }
                     main.append(item)
                 } else {
-                    mainBytes -= Int(table.values[i].weight)
-                    table.remove(at: i)
+                    mainBytes -= Int(table.entry(i).weight)
+                    table.remove(item.key)
                     evictions += 1
                 }
             }
+        }
+    }
+}
+
+/// An open-addressing hash table from ``CacheKey`` to ``ReadCache/Entry`` with the key, the entry and
+/// a hash tag in one slot, so a hit costs one probe sequence in one array (Swift's `Dictionary` keeps
+/// keys and values in separate arrays: two or three memory misses a hit in a large cache). Linear
+/// probing, at most half full, backward-shift deletion (no tombstones).
+struct OpenTable {
+    struct Slot {
+        /// The key's hash with the top bit set; 0 marks an empty slot.
+        var tag: UInt64 = 0
+        var key = CacheKey(database: 0, bytes: CachedBytes(UnsafeRawBufferPointer(start: nil, count: 0)))
+        var entry = ReadCache.Entry(value: nil, frequency: 0, inMain: false, generation: 0, weight: 0)
+    }
+
+    private var slots: [Slot] = []
+    private var mask = 0
+    private(set) var count = 0
+    var slotCount: Int { slots.count }
+
+    /// A fast 64-bit hash: keys come from the application's own data, so no hash-flooding defence is
+    /// needed here; long keys use the standard library's hasher.
+    @inline(__always)
+    static func tag(_ key: CacheKey) -> UInt64 {
+        var h: UInt64
+        if let heap = key.bytes.heap {
+            var hasher = Hasher()
+            hasher.combine(heap)
+            h = UInt64(bitPattern: Int64(hasher.finalize()))
+        } else {
+            h = key.bytes.low &* 0x9E37_79B9_7F4A_7C15
+            h ^= (key.bytes.high &+ UInt64(key.bytes.count)) &* 0xC2B2_AE3D_27D4_EB4F
+            h = (h ^ (h >> 29)) &* 0xBF58_476D_1CE4_E5B9
+        }
+        h ^= UInt64(key.database) &* 0x94D0_49BB_1331_11EB
+        return (h ^ (h >> 32)) | (1 << 63)
+    }
+
+    func find(_ key: CacheKey) -> Int? {
+        guard count > 0 else { return nil }
+        let t = Self.tag(key)
+        var i = Int(truncatingIfNeeded: t) & mask
+        while true {
+            let s = slots[i].tag
+            if s == 0 { return nil }
+            if s == t && slots[i].key == key { return i }
+            i = (i + 1) & mask
+        }
+    }
+
+    func entry(_ i: Int) -> ReadCache.Entry { slots[i].entry }
+
+    mutating func withEntry<R>(_ i: Int, _ body: (inout ReadCache.Entry) -> R) -> R { body(&slots[i].entry) }
+
+    /// Inserts a key known to be absent.
+    mutating func insert(_ key: CacheKey, _ entry: ReadCache.Entry) {
+        if (count + 1) * 2 > slots.count { rehash(minimumCapacity: max(2 * (count + 1), 16)) }
+        let t = Self.tag(key)
+        var i = Int(truncatingIfNeeded: t) & mask
+        while slots[i].tag != 0 { i = (i + 1) & mask }
+        slots[i] = Slot(tag: t, key: key, entry: entry)
+        count += 1
+    }
+
+    /// Removes `key` and returns its entry, shifting later members of its probe run back.
+    @discardableResult
+    mutating func remove(_ key: CacheKey) -> ReadCache.Entry? {
+        guard var hole = find(key) else { return nil }
+        let removed = slots[hole].entry
+        var i = (hole + 1) & mask
+        while slots[i].tag != 0 {
+            let home = Int(truncatingIfNeeded: slots[i].tag) & mask
+            // Move slot i back into the hole unless its home lies cyclically in (hole, i].
+            let inRange = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i)
+            if !inRange {
+                slots[hole] = slots[i]
+                hole = i
+            }
+            i = (i + 1) & mask
+        }
+        slots[hole] = Slot()
+        count -= 1
+        return removed
+    }
+
+    func keys(where predicate: (CacheKey) -> Bool) -> [CacheKey] {
+        slots.compactMap { $0.tag != 0 && predicate($0.key) ? $0.key : nil }
+    }
+
+    /// Moves every entry to a table of at least twice `minimumCapacity` slots (a power of two).
+    mutating func rehash(minimumCapacity: Int) {
+        var size = 16
+        while size < 2 * minimumCapacity { size <<= 1 }
+        let old = slots
+        slots = [Slot](repeating: Slot(), count: size)
+        mask = size - 1
+        count = 0
+        for s in old where s.tag != 0 {
+            var i = Int(truncatingIfNeeded: s.tag) & mask
+            while slots[i].tag != 0 { i = (i + 1) & mask }
+            slots[i] = s
+            count += 1
         }
     }
 }
