@@ -9,6 +9,7 @@ struct Output: Encodable {
     var baseline = 0, peak = 0, final = 0, afterBurst = 0, afterTick = 0
     var budget = 0, flushes = 0, evictions = 0, trims = 0, bytesTrimmed = 0
     var checked = 0, mismatches = 0
+    var heapInUse = 0, allocatorFree = 0, cacheBytes = 0
 }
 
 let args = CommandLine.arguments
@@ -43,6 +44,10 @@ case "budget":
     }
     if try map.count != n { out.mismatches += 1 }  // xorshift64 does not repeat within its period
     out.evictions = store.statistics.evictions      // the read-back fills and evicts the read cache
+    out.cacheBytes = store.statistics.cacheBytes
+    let allocator = AllocatorStatistics.sample()
+    out.heapInUse = allocator.heapInUse ?? 0
+    out.allocatorFree = allocator.allocatorFree ?? 0
     out.final = rssAnon()
 case "trim":
     // A burst of small objects outside the library, freed except for a few that pin the heap's top,

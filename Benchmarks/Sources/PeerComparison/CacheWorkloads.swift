@@ -71,7 +71,9 @@ func runZipf() throws -> ZipfResult {
     let lmdbCold = try lmdbPass(cold), lmdbWarm = try lmdbPass(warm)
     env.close()
 
-    let cached = try Store(at: directory)
+    // ZIPF_BUDGET_MB fixes the cache budget; by default the governor's law (capped at 1 GiB) decides.
+    let budget = ProcessInfo.processInfo.environment["ZIPF_BUDGET_MB"].flatMap(Int.init).map { CacheBudget.bytes($0 << 20) } ?? .automatic
+    let cached = try Store(at: directory, cacheBudget: budget)
     let m = try cached.map("bench", key: UInt64.self, value: UInt64.self)
     func cachedPass(_ keys: [UInt64]) throws -> Double {
         let t0 = now()

@@ -26,9 +26,10 @@ struct ReadCache {
         var generation: UInt32
     }
 
-    /// Bytes per entry beyond heap-allocated key and value bytes: the table slot twice (the table is
-    /// kept at most half full), a queue item and a ghost hash. Checked against RssAnon by the tests.
-    static let entryOverhead = 2 * MemoryLayout<OpenTable.Slot>.stride
+    /// Bytes per entry beyond heap-allocated key and value bytes: four table slots (the table's size
+    /// is a power of two kept at most half full, so just after it doubles it has four slots an entry),
+    /// a queue item and a ghost hash. Checked against RssAnon by the tests.
+    static let entryOverhead = 4 * MemoryLayout<OpenTable.Slot>.stride
         + MemoryLayout<QueueItem>.stride + 2 * MemoryLayout<Int>.stride
 
     private(set) var table = OpenTable()
@@ -202,7 +203,7 @@ struct OpenTable {
 
     /// Inserts a key known to be absent.
     mutating func insert(_ key: CacheKey, _ entry: ReadCache.Entry) {
-        if (count + 1) * 2 > slots.count { rehash(minimumCapacity: max(2 * (count + 1), 16)) }
+        if (count + 1) * 2 > slots.count { rehash(minimumCapacity: count + 1) }  // doubles the slots
         let t = Self.tag(key)
         var i = Int(truncatingIfNeeded: t) & mask
         while slots[i].tag != 0 { i = (i + 1) & mask }

@@ -94,3 +94,4 @@ extension Store {
         try cache.tick(self, force: true)
     }
 }
+
