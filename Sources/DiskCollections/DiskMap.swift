@@ -187,6 +187,17 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
         }
     }
 
+    /// Runs `body` with the values of the entries in `bounds` (all by default), in key order or
+    /// reversed, as a `Sequence`, without decoding the keys: `try map.withValues { $0.reduce(0, +) }`.
+    /// The sequence must not escape `body`. Cost: O(log n) to start, then O(1) per value.
+    @inlinable
+    public func withValues<R>(in bounds: DiskKeyBounds = .all, reverse: Bool = false,
+                              _ body: (DiskMapValues<Value>) throws -> R) throws -> R {
+        try store.withEntries(database, bounds, reverse: reverse, collection: name) { entries, failure in
+            try body(DiskMapValues(entries, failure))
+        }
+    }
+
     /// Runs `body` with the entries whose key lies in `range` as a `Sequence`; see the `DiskKeyBounds` form.
     @inlinable
     public func withEntries<R>(in range: some DiskKeyRange<Key>, reverse: Bool = false,

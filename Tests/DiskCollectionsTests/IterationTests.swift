@@ -16,6 +16,9 @@ import TestSupport
         let keys = model.keys.sorted()
         #expect(try map.withEntries { Array($0.map(\.key)) } == keys)
         #expect(try map.withEntries { Array($0.map(\.value)) } == keys.map { model[$0]! })
+        #expect(try map.withValues { Array($0) } == keys.map { model[$0]! })
+        #expect(try map.withValues(in: .init(lower: Int16(5).diskKeyBytes, upper: nil), reverse: true) { Array($0) }
+                == keys.filter { $0 >= 5 }.reversed().map { model[$0]! })
         #expect(try map.withEntries(in: -500..<700, reverse: true) { Array($0.map(\.key)) } == keys.filter { (-500..<700).contains($0) }.reversed())
         #expect(try set.withElements { Array($0) } == model.keys.map { "k\($0)" }.sorted())
         var seen: [Int16] = []
@@ -46,6 +49,7 @@ import TestSupport
         #expect(error?.description.contains("'parent'") == true)
         #expect(error?.description.contains("uint32le") == true)
         #expect(throws: DiskCollectionsError.self) { try parent.withEntries { Array($0) } }
+        #expect(throws: DiskCollectionsError.self) { try parent.withValues { Array($0) } }
         #expect(throws: DiskCollectionsError.self) { try parent.forEach { _, _ in true } }
         #expect(throws: DiskCollectionsError.self) { try parent.entries() }
     }

@@ -27,10 +27,10 @@ func runDiskMap() throws -> Result {
         }
         randomGet = now() - t0
         t0 = now()
-        // Accumulate locally and return the totals, as one would write it.
-        let (s, c) = try map.withEntries { entries in
+        // Like raw C's scan, read the values (DiskMap.withValues); accumulate locally and return.
+        let (s, c) = try map.withValues { values in
             var s: UInt64 = 0, c: UInt64 = 0
-            for (_, v) in entries { s &+= v; c += 1 }
+            for v in values { s &+= v; c += 1 }
             return (s, c)
         }
         sum &+= s

@@ -37,6 +37,27 @@ public struct DiskMapEntries<Key: DiskKey, Value: DiskValue>: Sequence, Iterator
     }
 }
 
+/// The values of a ``DiskMap`` in key order (or reversed), decoded, as a `Sequence`: like
+/// ``DiskMapEntries`` without decoding the keys. It exists only inside ``DiskMap/withValues(in:reverse:_:)``.
+public struct DiskMapValues<Value: DiskValue>: Sequence, IteratorProtocol {
+    @usableFromInline var entries: Cursor.Entries
+    @usableFromInline let failure: DecodeFailure
+
+    @inlinable
+    init(_ entries: Cursor.Entries, _ failure: DecodeFailure) {
+        self.entries = entries
+        self.failure = failure
+    }
+
+    @inlinable @inline(__always)
+    public mutating func next() -> Value? {
+        guard let (_, v) = entries.next() else { return nil }
+        if let value = try? Value(diskValueBytes: v) { return value }
+        failure.record { _ = try Value(diskValueBytes: v) }
+        return nil
+    }
+}
+
 /// The elements of a ``DiskSet`` in order (or reversed), decoded, as a `Sequence`; see ``DiskMapEntries``.
 public struct DiskSetElements<Element: DiskKey>: Sequence, IteratorProtocol {
     @usableFromInline var entries: Cursor.Entries

@@ -5,6 +5,13 @@ public struct DiskKeyBounds: Sendable, Hashable {
     /// The first encoded key past the range, or `nil` for no upper bound.
     public var upper: [UInt8]?
 
+    /// Bounds on encoded keys: `lower` inclusive, `upper` exclusive, `nil` for open.
+    /// Use a key's `diskKeyBytes` to make them: `DiskKeyBounds(lower: 5.diskKeyBytes, upper: nil)`.
+    public init(lower: [UInt8]?, upper: [UInt8]?) {
+        self.lower = lower
+        self.upper = upper
+    }
+
     /// Every key.
     public static let all = DiskKeyBounds(lower: nil, upper: nil)
 
