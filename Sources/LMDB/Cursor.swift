@@ -155,6 +155,8 @@ public final class Cursor {
         @usableFromInline let reverse: Bool
         @usableFromInline var started = false
         @usableFromInline var done = false
+        /// No bounds, forward: the common full scan, with nothing to check per entry.
+        @usableFromInline let whole: Bool
 
         @inlinable
         init(cursor: Cursor, lower: UnsafeRawBufferPointer?, upper: UnsafeRawBufferPointer?, reverse: Bool) {
@@ -162,11 +164,21 @@ public final class Cursor {
             self.lower = lower
             self.upper = upper
             self.reverse = reverse
+            self.whole = lower == nil && upper == nil && !reverse
         }
 
         @inlinable @inline(__always)
         public mutating func next() -> Entry? {
             if done { return nil }
+            if whole && started {
+                do throws(LMDBError) {
+                    if let entry = try cursor.next() { return entry }
+                } catch {
+                    cursor.deferredError = error
+                }
+                done = true
+                return nil
+            }
             do throws(LMDBError) {
                 let entry: Entry?
                 if !started {
