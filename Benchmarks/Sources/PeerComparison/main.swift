@@ -47,10 +47,11 @@ func runLMDB() throws -> Result {
     var db: Database!
     try env.write { txn in
         db = try txn.openDatabase(nil)!
+        let database = db!  // a local, like raw C's dbi: a captured var is reloaded after every C call
         for i in 0..<n {
             var key = i.bigEndian, value = i &* 2
             try withUnsafeBytes(of: &key) { k in
-                try withUnsafeBytes(of: &value) { v in _ = try txn.put(db, key: k, value: v, flags: .append) }
+                try withUnsafeBytes(of: &value) { v in _ = try txn.put(database, key: k, value: v, flags: .append) }
             }
         }
     }
@@ -59,10 +60,11 @@ func runLMDB() throws -> Result {
     t0 = now()
     let m = n / 10
     try env.write { txn in
+        let database = db!
         for i in 0..<m {
             var key = (rng.next() % (n * 2)).bigEndian, value = i
             try withUnsafeBytes(of: &key) { k in
-                try withUnsafeBytes(of: &value) { v in _ = try txn.put(db, key: k, value: v) }
+                try withUnsafeBytes(of: &value) { v in _ = try txn.put(database, key: k, value: v) }
             }
         }
     }
@@ -71,10 +73,11 @@ func runLMDB() throws -> Result {
     var sum: UInt64 = 0, count: UInt64 = 0
     var randomGet = 0.0, scan = 0.0
     try env.read { txn in
+        let database = db!
         t0 = now()
         for _ in 0..<n {
             var key = (rng.next() % n).bigEndian
-            if let x = try withUnsafeBytes(of: &key, { k in try txn.get(db, key: k) { $0.loadUnaligned(as: UInt64.self) } }) {
+            if let x = try withUnsafeBytes(of: &key, { k in try txn.get(database, key: k) { $0.loadUnaligned(as: UInt64.self) } }) {
                 sum &+= x
             }
         }
