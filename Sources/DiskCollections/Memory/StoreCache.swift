@@ -222,6 +222,5 @@ final class StoreCache {
         }
         reads.evict(to: governor.budget - min(pendingBytes, governor.budget / 4))
         if needsFlush { try flush(store.environment) }
-        statistics.evictions = reads.evictions
     }
 }

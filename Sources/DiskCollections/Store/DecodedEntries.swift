@@ -85,15 +85,7 @@ extension Store {
     func withEntries<R>(_ database: Database, _ bounds: DiskKeyBounds, reverse: Bool, collection: String,
                         _ body: (Cursor.Entries, DecodeFailure) throws -> R) throws -> R {
         let failure = DecodeFailure()
-        let result = try withRead { txn in
-            try txn.withCursor(database) { cursor in
-                try withOptionalBytes(bounds.lower) { lower in
-                    try withOptionalBytes(bounds.upper) { upper in
-                        try body(cursor.entries(from: lower, to: upper, reverse: reverse), failure)
-                    }
-                }
-            }
-        }
+        let result = try withRawEntries(database, bounds, reverse: reverse) { try body($0, failure) }
         if let error = failure.error {
             throw (error as? DiskCollectionsError)?.naming(collection) ?? error
         }

@@ -1,21 +1,31 @@
 import LMDB
 
 extension Store {
+    /// Opens a cursor on `database` over `bounds` (in key order, or reversed) in one read snapshot and
+    /// passes its entries to `body`. The one place the scans set up their cursor and bounds.
+    @inlinable @inline(__always)
+    func withRawEntries<R>(_ database: Database, _ bounds: DiskKeyBounds, reverse: Bool,
+                           _ body: (Cursor.Entries) throws -> R) throws -> R {
+        try withRead { txn in
+            try txn.withCursor(database) { cursor in
+                try withOptionalBytes(bounds.lower) { lower in
+                    try withOptionalBytes(bounds.upper) { upper in
+                        try body(cursor.entries(from: lower, to: upper, reverse: reverse))
+                    }
+                }
+            }
+        }
+    }
+
     /// Walks the entries of `database` within `bounds` in one read snapshot, in key order or reversed,
     /// until `body` returns `false`. The buffers are borrowed from the map for the call only.
     @inlinable @inline(__always)
     func scan(_ database: Database, _ bounds: DiskKeyBounds, reverse: Bool,
               _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
-        try withRead { txn in
-            try txn.withCursor(database) { cursor in
-                try withOptionalBytes(bounds.lower) { lower in
-                    try withOptionalBytes(bounds.upper) { upper in
-                        var entries = cursor.entries(from: lower, to: upper, reverse: reverse)
-                        while let (k, v) = entries.next() {
-                            if try !body(k, v) { break }
-                        }
-                    }
-                }
+        try withRawEntries(database, bounds, reverse: reverse) { entries in
+            var entries = entries
+            while let (k, v) = entries.next() {
+                if try !body(k, v) { break }
             }
         }
     }
