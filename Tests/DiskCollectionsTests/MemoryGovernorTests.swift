@@ -25,6 +25,21 @@ import TestSupport
         #expect(budgets.last == 510 * MB)
     }
 
+    /// The store's order on a trimming tick: trim, then one budget update from the sample after it.
+    /// The budget grows at most once, however much the trim gave back.
+    @Test func aTrimmingTickGrowsTheBudgetOnce() {
+        var g = MemoryGovernor(initialBudget: 8 * MB)
+        let before = sample(limit: 1000 * MB, anon: 400 * MB, cache: 0, free: 300 * MB, at: 10)
+        let trims = g.wantsTrim(before)
+        #expect(trims)
+        g.recordTrim(returned: 290 * MB)
+        let after = sample(limit: 1000 * MB, anon: 110 * MB, cache: 0, free: 10 * MB, at: 10)
+        let budget = g.updateBudget(after)
+        #expect(budget == 16 * MB)
+        let again = g.wantsTrim(after)
+        #expect(!again)
+    }
+
     @Test func pressureCutsTheBudgetAtOnceDownToTheFloor() {
         var g = MemoryGovernor(initialBudget: 400 * MB)
         // Others grew: A - C = 500 MB, so B* = 100 MB: cut in one tick.

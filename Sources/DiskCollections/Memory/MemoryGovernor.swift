@@ -96,18 +96,33 @@ public struct MemoryGovernor: Sendable {
         return min(max(target - others, policy.minimumBudget), policy.maximumBudget)
     }
 
-    /// One tick: the new budget (cut at once, grown slowly) and whether to trim first.
+    /// One tick: whether to trim first, and the new budget (cut at once, grown slowly). A store asks
+    /// ``wantsTrim(_:)`` first, trims, and then calls ``updateBudget(_:)`` once with the sample taken after
+    /// the trim, so the budget grows at most once a tick.
     public mutating func tick(_ s: MemorySample) -> Decision {
+        let trim = wantsTrim(s)
+        return Decision(budget: updateBudget(s), trim: trim)
+    }
+
+    /// Whether the allocator holds enough free memory to trim now, and the interval allows it; a `true`
+    /// answer counts as a trim for the interval.
+    public mutating func wantsTrim(_ s: MemorySample) -> Bool {
+        let free = s.allocatorFree ?? 0
+        let trim = free >= policy.trimThreshold && s.time - lastTrim >= currentTrimInterval
+        if trim { lastTrim = s.time }
+        return trim
+    }
+
+    /// Moves the budget toward the law's: down at once, up by at most `growthPerTick` of itself.
+    @discardableResult
+    public mutating func updateBudget(_ s: MemorySample) -> Int {
         let desired = desiredBudget(s)
         if desired <= budget {
             budget = desired
         } else {
             budget = min(desired, budget + max(1 << 20, Int(Double(budget) * policy.growthPerTick)))
         }
-        let free = s.allocatorFree ?? 0
-        let trim = free >= policy.trimThreshold && s.time - lastTrim >= currentTrimInterval
-        if trim { lastTrim = s.time }
-        return Decision(budget: budget, trim: trim)
+        return budget
     }
 
     /// Records what a trim gave back: trims that pay keep the short interval, others double it.

@@ -204,17 +204,15 @@ final class StoreCache {
         var sample = MemorySample(limit: limit.bytes, residentAnonymous: anonymous, cacheBytes: bytes,
                                   allocatorFree: free, time: now)
         let old = governor.budget
-        var decision = governor.tick(sample)
-        if decision.trim {
-            // Give the allocator's free memory back before evicting more.
+        if governor.wantsTrim(sample) {
+            // Give the allocator's free memory back before deciding how much the cache may keep.
             let returned = AllocatorStatistics.giveFreeMemoryBack()
             governor.recordTrim(returned: returned)
             statistics.trims += 1
             statistics.bytesTrimmed += returned
             sample.residentAnonymous = AllocatorStatistics.residentAnonymousFast() ?? anonymous
-            if case .bytes = mode {} else { decision = governor.tick(sample) }
         }
-        if case .bytes(let fixed) = mode { governor.fix(budget: fixed) }
+        if case .bytes(let fixed) = mode { governor.fix(budget: fixed) } else { governor.updateBudget(sample) }
         statistics.residentAnonymous = sample.residentAnonymous
         statistics.budget = governor.budget
         if governor.budget != old {
