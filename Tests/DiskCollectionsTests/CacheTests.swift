@@ -63,6 +63,38 @@ import TestSupport
         #expect(try map.entries().map(\.value) == mapModel.sorted { $0.key < $1.key }.map(\.value))
     }
 
+    /// Keys and values on both sides of the 16 bytes the cache keeps inline, changing length on
+    /// update, through a cache small enough to evict and flush all the time.
+    @Test func longAndShortKeysAndValuesMatchTheModel() throws {
+        let dir = TemporaryDirectory()
+        var store = try Store(at: dir.path, cacheBudget: .bytes(48 << 10))
+        var map = try store.map("m", key: String.self, value: [UInt8].self)
+        var model: [String: [UInt8]] = [:]
+        var rng = SplitMix64(seed: 71)
+        func key(_ i: Int) -> String { String(repeating: "k", count: i % 40) + "\(i)" }  // 1 to 43 bytes
+        for step in 0..<30_000 {
+            let k = key(Int.random(in: 0..<1_500, using: &rng))
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0..<4:
+                let v = [UInt8](repeating: UInt8(step & 0xFF), count: Int.random(in: 0..<40, using: &rng))
+                try map.setValue(v, forKey: k); model[k] = v
+            case 4:
+                #expect(try map.removeValue(forKey: k) == model.removeValue(forKey: k))
+            default:
+                #expect(try map[k] == model[k])
+            }
+            if step == 15_000 {
+                store.close()
+                store = try Store(at: dir.path, cacheBudget: .bytes(48 << 10))
+                map = try store.map("m", key: String.self, value: [UInt8].self)
+            }
+        }
+        let s = store.statistics
+        #expect(s.hits > 0 && s.evictions > 0)  // the buffer flushes at close and when reopened
+        #expect(try map.entries().map { $0.key } == model.keys.sorted())
+        for (k, v) in model { #expect(try map[k] == v) }
+    }
+
     @Test func everyCollectionReadsItsOwnWrites() throws {
         let f = try StoreFixture()
         let map = try f.store.map("m", key: String.self, value: Int.self)

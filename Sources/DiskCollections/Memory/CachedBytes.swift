@@ -19,6 +19,23 @@ struct CachedBytes: Hashable {
         }
     }
 
+    /// Inline bytes: `count` ≤ 16 of them, in memory order in `low` then `high`.
+    init(count: Int, low: UInt64, high: UInt64) {
+        self.count = count
+        self.low = low
+        self.high = high
+    }
+
+    /// Bytes longer than 16, kept on the heap.
+    init(_ array: [UInt8]) {
+        if array.count <= 16 {
+            self = array.withUnsafeBytes { CachedBytes($0) }
+        } else {
+            count = array.count
+            heap = array
+        }
+    }
+
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         if let heap { return try heap.withUnsafeBytes(body) }
         var pair = (low, high)

@@ -8,21 +8,12 @@ import DequeModule
 /// frequencies). One-hit wonders, such as a scan, pass through the small queue without flushing the hot
 /// set, which plain LRU cannot do.
 ///
-/// A hit is one hash lookup: the entry is read and its frequency bumped in place through the table's
-/// index. Queue items carry the entry's generation, so an item left behind by a removed or re-added
-/// key is recognised and skipped.
+/// A hit is one hash lookup: the slot holds the key and value inline (up to 16 bytes each) and its
+/// frequency is bumped in place. Queue items carry the slot's hash and the entry's generation, so an
+/// item left behind by a removed or re-added key is recognised and skipped.
 struct ReadCache {
-    struct Entry {
-        /// `nil` when the key is known to be absent.
-        var value: CachedBytes?
-        var frequency: UInt8
-        var inMain: Bool
-        var generation: UInt32
-        var weight: Int32
-    }
-
     struct QueueItem {
-        var key: CacheKey
+        var tag: UInt64
         var generation: UInt32
     }
 
@@ -30,13 +21,13 @@ struct ReadCache {
     /// is a power of two kept at most half full, so just after it doubles it has four slots an entry),
     /// a queue item and a ghost hash. Checked against RssAnon by the tests.
     static let entryOverhead = 4 * MemoryLayout<OpenTable.Slot>.stride
-        + MemoryLayout<QueueItem>.stride + 2 * MemoryLayout<Int>.stride
+        + MemoryLayout<QueueItem>.stride + 2 * MemoryLayout<UInt64>.stride
 
     private(set) var table = OpenTable()
     private var small = Deque<QueueItem>()
     private var main = Deque<QueueItem>()
-    private var ghost = Deque<Int>()
-    private var ghostSet = Set<Int>()
+    private var ghost = Deque<UInt64>()
+    private var ghostSet = Set<UInt64>()
     private var smallBytes = 0
     private var mainBytes = 0
     private var nextGeneration: UInt32 = 0
@@ -48,32 +39,34 @@ struct ReadCache {
 
     init(capacity: Int) { self.capacity = capacity }
 
+    static func weight(_ slot: OpenTable.Slot) -> Int { entryOverhead + (slot.spill.map { 32 + $0.count } ?? 0) }
+
     /// The cached answer for `key`: `.some(value)`, `.some(nil)` for known absent, `nil` for a miss.
-    mutating func lookup(_ key: CacheKey) -> CachedBytes?? {
-        guard let i = table.find(key) else { return nil }
-        return table.withEntry(i) { entry in
-            if entry.frequency < 3 { entry.frequency += 1 }
-            return .some(entry.value)
-        }
+    @inline(__always)
+    func lookup(_ key: CacheKey) -> CachedBytes?? {
+        guard let slot = table.find(key) else { return nil }
+        if slot.pointee.frequency < 3 { slot.pointee.frequency += 1 }
+        return .some(slot.pointee.value)
     }
 
-    /// Records what LMDB said about `key`.
+    /// Records what LMDB said about `key`. Values longer than 64 KiB are not cached.
     mutating func store(_ key: CacheKey, _ value: CachedBytes?) {
-        let weight = Self.entryOverhead + key.bytes.heapBytes + (value?.heapBytes ?? 0)
-        if let i = table.find(key) {
-            let (old, inMain) = table.withEntry(i) { entry in
-                let old = Int(entry.weight)
-                entry.value = value
-                entry.weight = Int32(weight)
-                return (old, entry.inMain)
-            }
-            if inMain { mainBytes += weight - old } else { smallBytes += weight - old }
+        guard (value?.count ?? 0) < Int(OpenTable.Slot.absent) else { return }
+        if let slot = table.find(key) {
+            let old = Self.weight(slot.pointee)
+            slot.pointee.setValue(value, keyCount: key.bytes.count)
+            let weight = Self.weight(slot.pointee)
+            if slot.pointee.inMain { mainBytes += weight - old } else { smallBytes += weight - old }
         } else {
+            var new = OpenTable.Slot(key: key, value: value)
+            let weight = Self.weight(new)
             guard weight <= capacity else { return }
-            let toMain = ghostSet.remove(key.hashValue) != nil
+            let toMain = ghostSet.remove(new.tag) != nil
             nextGeneration &+= 1
-            table.insert(key, Entry(value: value, frequency: 0, inMain: toMain, generation: nextGeneration, weight: Int32(weight)))
-            let item = QueueItem(key: key, generation: nextGeneration)
+            new.generation = nextGeneration
+            new.inMain = toMain
+            table.insert(new)
+            let item = QueueItem(tag: new.tag, generation: nextGeneration)
             if toMain { main.append(item); mainBytes += weight } else { small.append(item); smallBytes += weight }
         }
         evict(to: capacity)
@@ -81,13 +74,20 @@ struct ReadCache {
 
     /// Forgets `key` (the next lookup goes to LMDB). Its queue item is skipped when reached.
     mutating func remove(_ key: CacheKey) {
-        guard let entry = table.remove(key) else { return }
-        if entry.inMain { mainBytes -= Int(entry.weight) } else { smallBytes -= Int(entry.weight) }
+        guard table.count > 0, let slot = table.find(key) else { return }
+        forget(slot)
+    }
+
+    private mutating func forget(_ slot: UnsafeMutablePointer<OpenTable.Slot>) {
+        if slot.pointee.inMain { mainBytes -= Self.weight(slot.pointee) } else { smallBytes -= Self.weight(slot.pointee) }
+        table.remove(slot)
     }
 
     /// Forgets every key of `database`.
     mutating func remove(database: UInt32) {
-        for key in table.keys(where: { $0.database == database }) { remove(key) }
+        for item in table.items(where: { $0.database == database }) {
+            if let slot = table.find(tag: item.tag, generation: item.generation) { forget(slot) }
+        }
         compactIfSparse()
     }
 
@@ -96,17 +96,11 @@ struct ReadCache {
     mutating func compactIfSparse() {
         guard table.slotCount > 8 * max(table.count, 4096) else { return }
         table.rehash(minimumCapacity: table.count)
-        small = Deque(small.filter { live($0) })
-        main = Deque(main.filter { live($0) })
+        small = Deque(small.filter { table.find(tag: $0.tag, generation: $0.generation) != nil })
+        main = Deque(main.filter { table.find(tag: $0.tag, generation: $0.generation) != nil })
         let keep = min(ghost.count, max(1024, table.count))
         ghost = Deque(ghost.suffix(keep))
         ghostSet = Set(ghost)
-    }
-
-    /// Whether a queue item still stands for the entry in the table.
-    private func live(_ item: QueueItem) -> Bool {
-        guard let i = table.find(item.key) else { return false }
-        return table.entry(i).generation == item.generation
     }
 
     /// Evicts until at most `limit` bytes are held.
@@ -117,32 +111,31 @@ struct ReadCache {
         while bytes > capacity {
             if smallBytes > capacity / 10 || main.isEmpty {
                 guard let item = small.popFirst() else { break }
-                guard let i = table.find(item.key), table.entry(i).generation == item.generation else { continue }
-                let entry = table.entry(i)
-                let weight = Int(entry.weight)
-                if entry.frequency > 0 {  // read again while in small: promote
-                    table.withEntry(i) { $0.inMain = true; $0.frequency = 0 }
+                guard let slot = table.find(tag: item.tag, generation: item.generation) else { continue }
+                let weight = Self.weight(slot.pointee)
+                if slot.pointee.frequency > 0 {  // read again while in small: promote
+                    slot.pointee.inMain = true
+                    slot.pointee.frequency = 0
                     smallBytes -= weight
                     mainBytes += weight
                     main.append(item)
                 } else {
-                    table.remove(item.key)
+                    table.remove(slot)
                     smallBytes -= weight
                     evictions += 1
-                    let hash = item.key.hashValue
-                    ghost.append(hash)
-                    ghostSet.insert(hash)
+                    ghost.append(item.tag)
+                    ghostSet.insert(item.tag)
                     while ghost.count > max(1024, table.count) { ghostSet.remove(ghost.removeFirst()) }
                 }
             } else {
                 guard let item = main.popFirst() else { break }
-                guard let i = table.find(item.key), table.entry(i).generation == item.generation else { continue }
-                if table.entry(i).frequency > 0 {
-                    table.withEntry(i) { $0.frequency -= 1 }
+                guard let slot = table.find(tag: item.tag, generation: item.generation) else { continue }
+                if slot.pointee.frequency > 0 {
+                    slot.pointee.frequency -= 1
                     main.append(item)
                 } else {
-                    mainBytes -= Int(table.entry(i).weight)
-                    table.remove(item.key)
+                    mainBytes -= Self.weight(slot.pointee)
+                    table.remove(slot)
                     evictions += 1
                 }
             }
@@ -150,22 +143,75 @@ struct ReadCache {
     }
 }
 
-/// An open-addressing hash table from ``CacheKey`` to ``ReadCache/Entry`` with the key, the entry and
-/// a hash tag in one slot, so a hit costs one probe sequence in one array (Swift's `Dictionary` keeps
-/// keys and values in separate arrays: two or three memory misses a hit in a large cache). Linear
-/// probing, at most half full, backward-shift deletion (no tombstones).
+/// An open-addressing hash table of cache entries, one 64-byte slot each: the hash, the key and the
+/// value inline (up to 16 bytes each; longer ones in one heap array), so a hit costs one probe
+/// sequence, usually one cache line. Linear probing, at most half full, backward-shift deletion (no
+/// tombstones). Its storage is mapped with huge pages when large (``TableStorage``).
 struct OpenTable {
     struct Slot {
         /// The key's hash with the top bit set; 0 marks an empty slot.
         var tag: UInt64 = 0
-        var key = CacheKey(database: 0, bytes: CachedBytes(UnsafeRawBufferPointer(start: nil, count: 0)))
-        var entry = ReadCache.Entry(value: nil, frequency: 0, inMain: false, generation: 0, weight: 0)
+        var key0: UInt64 = 0
+        var key1: UInt64 = 0
+        var value0: UInt64 = 0
+        var value1: UInt64 = 0
+        var database: UInt32 = 0
+        var generation: UInt32 = 0
+        var keyCount: UInt16 = 0
+        /// The value's length, or ``absent`` when the key is known to be absent.
+        var valueCount: UInt16 = 0
+        /// S3-FIFO's 2-bit access frequency.
+        var frequency: UInt8 = 0
+        var inMain = false
+        /// The key's bytes if longer than 16, then the value's if longer than 16.
+        var spill: [UInt8]? = nil
+
+        static let absent = UInt16.max
+
+        init() {}
+
+        init(key: CacheKey, value: CachedBytes?) {
+            tag = OpenTable.tag(key)
+            database = key.database
+            keyCount = UInt16(key.bytes.count)
+            if let heap = key.bytes.heap { spill = heap } else { (key0, key1) = (key.bytes.low, key.bytes.high) }
+            setValue(value, keyCount: key.bytes.count)
+        }
+
+        mutating func setValue(_ value: CachedBytes?, keyCount: Int) {
+            if keyCount <= 16 { spill = nil } else if let s = spill, s.count > keyCount { spill = Array(s[..<keyCount]) }
+            guard let value else { valueCount = Self.absent; (value0, value1) = (0, 0); return }
+            valueCount = UInt16(value.count)
+            if let heap = value.heap {
+                (value0, value1) = (0, 0)
+                spill = (spill ?? []) + heap
+            } else {
+                (value0, value1) = (value.low, value.high)
+            }
+        }
+
+        var value: CachedBytes? {
+            guard valueCount != Self.absent else { return nil }
+            if valueCount <= 16 { return CachedBytes(count: Int(valueCount), low: value0, high: value1) }
+            let s = spill!
+            return CachedBytes(Array(s[(s.count - Int(valueCount))...]))
+        }
+
+        @inline(__always)
+        func holds(_ key: CacheKey) -> Bool {
+            guard database == key.database, Int(keyCount) == key.bytes.count else { return false }
+            if let heap = key.bytes.heap { return spill.map { $0.prefix(heap.count).elementsEqual(heap) } ?? false }
+            return key0 == key.bytes.low && key1 == key.bytes.high
+        }
     }
 
-    private var slots: [Slot] = []
+    private var storage = TableStorage<Slot>(count: 0, initial: Slot())
+    private var slots: UnsafeMutablePointer<Slot> { storage.base }
     private var mask = 0
     private(set) var count = 0
-    var slotCount: Int { slots.count }
+    var slotCount: Int { storage.count }
+    /// Bytes the table's slots take.
+    var bytes: Int { storage.bytes }
 
     /// A fast 64-bit hash: keys come from the application's own data, so no hash-flooding defence is
     /// needed here; long keys use the standard library's hasher.
@@ -185,37 +231,44 @@ struct OpenTable {
         return (h ^ (h >> 32)) | (1 << 63)
     }
 
-    func find(_ key: CacheKey) -> Int? {
+    /// The slot holding `key`. Valid until the table is next changed.
+    @inline(__always)
+    func find(_ key: CacheKey) -> UnsafeMutablePointer<Slot>? {
         guard count > 0 else { return nil }
         let t = Self.tag(key)
         var i = Int(truncatingIfNeeded: t) & mask
         while true {
             let s = slots[i].tag
             if s == 0 { return nil }
-            if s == t && slots[i].key == key { return i }
+            if s == t && slots[i].holds(key) { return slots + i }
             i = (i + 1) & mask
         }
     }
 
-    func entry(_ i: Int) -> ReadCache.Entry { slots[i].entry }
+    /// The slot with hash `tag` and `generation`: how queue items find their entry.
+    func find(tag: UInt64, generation: UInt32) -> UnsafeMutablePointer<Slot>? {
+        guard count > 0 else { return nil }
+        var i = Int(truncatingIfNeeded: tag) & mask
+        while true {
+            let s = slots[i].tag
+            if s == 0 { return nil }
+            if s == tag && slots[i].generation == generation { return slots + i }
+            i = (i + 1) & mask
+        }
+    }
 
-    mutating func withEntry<R>(_ i: Int, _ body: (inout ReadCache.Entry) -> R) -> R { body(&slots[i].entry) }
-
-    /// Inserts a key known to be absent.
-    mutating func insert(_ key: CacheKey, _ entry: ReadCache.Entry) {
-        if (count + 1) * 2 > slots.count { rehash(minimumCapacity: count + 1) }  // doubles the slots
-        let t = Self.tag(key)
-        var i = Int(truncatingIfNeeded: t) & mask
+    /// Inserts an entry whose key is known to be absent.
+    mutating func insert(_ slot: Slot) {
+        if (count + 1) * 2 > storage.count { rehash(minimumCapacity: count + 1) }  // doubles the slots
+        var i = Int(truncatingIfNeeded: slot.tag) & mask
         while slots[i].tag != 0 { i = (i + 1) & mask }
-        slots[i] = Slot(tag: t, key: key, entry: entry)
+        slots[i] = slot
         count += 1
     }
 
-    /// Removes `key` and returns its entry, shifting later members of its probe run back.
-    @discardableResult
-    mutating func remove(_ key: CacheKey) -> ReadCache.Entry? {
-        guard var hole = find(key) else { return nil }
-        let removed = slots[hole].entry
+    /// Removes the entry in `slot`, shifting later members of its probe run back.
+    mutating func remove(_ slot: UnsafeMutablePointer<Slot>) {
+        var hole = slot - slots
         var i = (hole + 1) & mask
         while slots[i].tag != 0 {
             let home = Int(truncatingIfNeeded: slots[i].tag) & mask
@@ -229,25 +282,27 @@ struct OpenTable {
         }
         slots[hole] = Slot()
         count -= 1
-        return removed
     }
 
-    func keys(where predicate: (CacheKey) -> Bool) -> [CacheKey] {
-        slots.compactMap { $0.tag != 0 && predicate($0.key) ? $0.key : nil }
+    /// The hash and generation of every entry whose slot satisfies `predicate`.
+    func items(where predicate: (Slot) -> Bool) -> [ReadCache.QueueItem] {
+        UnsafeBufferPointer(start: slots, count: storage.count).compactMap {
+            $0.tag != 0 && predicate($0) ? ReadCache.QueueItem(tag: $0.tag, generation: $0.generation) : nil
+        }
     }
 
     /// Moves every entry to a table of at least twice `minimumCapacity` slots (a power of two).
     mutating func rehash(minimumCapacity: Int) {
         var size = 16
         while size < 2 * minimumCapacity { size <<= 1 }
-        let old = slots
-        slots = [Slot](repeating: Slot(), count: size)
+        let old = storage
+        storage = TableStorage(count: size, initial: Slot())
         mask = size - 1
         count = 0
-        for s in old where s.tag != 0 {
-            var i = Int(truncatingIfNeeded: s.tag) & mask
+        for j in 0..<old.count where old.base[j].tag != 0 {
+            var i = Int(truncatingIfNeeded: old.base[j].tag) & mask
             while slots[i].tag != 0 { i = (i + 1) & mask }
-            slots[i] = s
+            swap(&slots[i], &old.base[j])
             count += 1
         }
     }

@@ -1,0 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Fixed-size storage for the cache's large tables, outside the allocator.
+///
+/// Tables of 2 MiB or more are mapped anonymously (`mmap`) and ask the kernel for transparent huge
+/// pages (`madvise(MADV_HUGEPAGE)`): a lookup in a table of a gigabyte touches a random slot, and with
+/// 4 KiB pages nearly every probe also misses the TLB, a page walk that costs as much as the memory
+/// miss itself. When the table is freed its pages go straight back to the system (`munmap`), whatever
+/// the allocator does. Small tables use the allocator.
+///
+/// A class so that a table is freed exactly once; its owner never copies it (the read cache and the
+/// write buffer each hold one and replace it on resize).
+final class TableStorage<Element> {
+    let base: UnsafeMutablePointer<Element>
+    let count: Int
+    private let mappedBytes: Int
+
+    /// The smallest table that is mapped rather than allocated.
+    static var mappingThreshold: Int { 2 << 20 }
+
+    /// `count` elements, each initialised to `initial`.
+    init(count: Int, initial: Element) {
+        self.count = count
+        let bytes = max(1, count) * MemoryLayout<Element>.stride
+        var mapped: UnsafeMutableRawPointer?
+        if bytes >= Self.mappingThreshold {
+            let length = (bytes + Self.mappingThreshold - 1) & ~(Self.mappingThreshold - 1)
+            if let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
+                _ = madvise(p, length, MADV_HUGEPAGE)  // advice only: without THP the pages are 4 KiB
+                mapped = p
+                mappedBytes = length
+            } else {
+                mappedBytes = 0
+            }
+        } else {
+            mappedBytes = 0
+        }
+        if let mapped {
+            base = mapped.bindMemory(to: Element.self, capacity: count)
+        } else {
+            base = .allocate(capacity: max(1, count))
+        }
+        base.initialize(repeating: initial, count: count)
+    }
+
+    /// Bytes of memory the table holds.
+    var bytes: Int { mappedBytes > 0 ? mappedBytes : count * MemoryLayout<Element>.stride }
+
+    deinit {
+        base.deinitialize(count: count)
+        if mappedBytes > 0 {
+            munmap(UnsafeMutableRawPointer(base), mappedBytes)
+        } else {
+            base.deallocate()
+        }
+    }
+}
