@@ -20,7 +20,7 @@ public struct StoreStatistics: Sendable, Hashable, Codable {
     public var budget = 0
     /// Bytes the read cache and the write buffer hold now.
     public var cacheBytes = 0
-    /// Bytes waiting in the write buffer.
+    /// Heap bytes the write buffer holds (its records, index and flush-sort reserve).
     public var bufferedBytes = 0
     /// Heap bytes in use (`mallinfo2`), at the last governor tick that sampled it.
     public var heapInUse: Int?
@@ -45,9 +45,10 @@ public struct StoreStatistics: Sendable, Hashable, Codable {
 @usableFromInline
 final class StoreCache {
     @exclusivity(unchecked) var reads: ReadCache
-    /// Pending writes: key → value, or `nil` for a delete.
-    @exclusivity(unchecked) var pending: [CacheKey: CachedBytes?] = [:]
-    @exclusivity(unchecked) var pendingBytes = 0
+    /// Pending writes and deletes.
+    let pending = WriteBuffer()
+    /// Bytes of dirty-page buffers LMDB keeps after flush transactions (see ``flush(_:)``), estimated.
+    var lmdbPagePool = 0
     @exclusivity(unchecked) var statistics = StoreStatistics()
     @exclusivity(unchecked) var governor: MemoryGovernor
     let mode: CacheBudget
@@ -56,10 +57,6 @@ final class StoreCache {
     @exclusivity(unchecked) var operations = 0
     @exclusivity(unchecked) var lastTick = 0.0
     var lastAllocatorSample = -Double.infinity
-
-    /// Bytes per buffered write beyond heap-allocated key and value bytes: the dictionary entry twice
-    /// (free capacity after doubling) and once more for the sorted copy a flush makes.
-    static let pendingOverhead = 3 * (MemoryLayout<CacheKey>.stride + MemoryLayout<CachedBytes?>.stride)
 
     init(mode: CacheBudget) {
         self.mode = mode
@@ -90,92 +87,126 @@ final class StoreCache {
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
-    var bytes: Int { reads.bytes + pendingBytes }
+    var bytes: Int { reads.bytes + pending.bytes }
 
-    /// The write buffer's share of the budget: a quarter, at least 1 MiB and at most 64 MiB (a sorted
-    /// flush gains little from more, and a large buffer is heap held for nothing).
-    var bufferLimit: Int { min(64 << 20, max(1 << 20, governor.budget / 4)) }
+    /// The write buffer's share of the budget: a quarter, at least 1 MiB. Buffering more writes pays:
+    /// a flush of scattered keys rewrites most of the tree's leaves whatever its size.
+    var bufferLimit: Int { max(1 << 20, governor.budget / 4) }
 
-    /// Entries per flush transaction. Without MDB_WRITEMAP, LMDB mallocs a copy of every page a write
-    /// transaction dirties (about one 4 KiB leaf per scattered key) and, once the transaction ends,
-    /// keeps those buffers on a free list for reuse until the environment closes. So a flush is cut into
-    /// transactions that dirty at most min(budget / 2, 32 MiB): that bounds both the peak and what LMDB
-    /// keeps afterwards (at least 256 entries a transaction).
-    var entriesPerTransaction: Int { max(256, min(governor.budget / 2, 32 << 20) / 4096) }
+    /// What LMDB's dirty pages may take during a flush: half the budget, at most 64 MiB. Without
+    /// MDB_WRITEMAP, LMDB mallocs a copy of every page a write transaction dirties and, once the
+    /// transaction ends, keeps those buffers on a free list for reuse until the environment closes.
+    var dirtyPageLimit: Int { max(1 << 20, min(governor.budget / 2, 64 << 20)) }
 
     // MARK: Point operations
 
-    /// The buffered or cached answer for `key`, counting a hit; `nil` on a miss.
-    func lookup(_ key: CacheKey) -> CachedBytes?? {
-        if !pending.isEmpty, let buffered = pending[key] { statistics.hits += 1; return .some(buffered) }
-        if let cached = reads.lookup(key) { statistics.hits += 1; return cached }
+    /// The buffered or cached answer for `key` (in `database`), counting a hit; `nil` on a miss.
+    @inline(__always)
+    func lookup(_ database: UInt32, _ key: UnsafeRawBufferPointer, _ cacheKey: CacheKey) -> CachedBytes?? {
+        if !pending.isEmpty, let buffered = pending.lookup(database, key) {
+            statistics.hits += 1
+            return .some(buffered.map(CachedBytes.init))
+        }
+        if let cached = reads.lookup(cacheKey) { statistics.hits += 1; return cached }
         statistics.misses += 1
         return nil
     }
 
     /// Buffers a write (`nil` deletes). The caller flushes when ``needsFlush``.
-        func buffer(_ key: CacheKey, _ value: CachedBytes?) {
-        let weight = Self.pendingOverhead + key.bytes.heapBytes + (value?.heapBytes ?? 0)
-        if let old = pending.updateValue(value, forKey: key) {
-            pendingBytes -= Self.pendingOverhead + key.bytes.heapBytes + (old?.heapBytes ?? 0)
-        }
-        pendingBytes += weight
-        reads.remove(key)  // the buffer answers for it until the flush
+    func buffer(_ database: UInt32, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
+        pending.put(database, key, value)
+        // The buffer answers for the key until the flush.
+        if reads.table.count > 0 { reads.remove(CacheKey(database: database, bytes: CachedBytes(key))) }
     }
 
-    var needsFlush: Bool { pendingBytes > bufferLimit }
+    var needsFlush: Bool { pending.bytes > bufferLimit }
 
-    /// Writes every buffered change to LMDB, sorted by database and key, in bounded transactions.
-    /// Written entries are not added to the read cache (no write-allocate: a write is no sign of a
-    /// coming read). If a transaction fails, what it and later ones held stays buffered, what earlier
-    /// ones committed leaves the buffer, and the error is thrown.
+    /// Writes every buffered change to LMDB, sorted by database and key, in as few transactions as
+    /// the dirty-page limit allows. Written entries are not added to the read cache (no
+    /// write-allocate: a write is no sign of a coming read). If a transaction fails, what it and later
+    /// ones held stays buffered, what earlier ones committed leaves the buffer, and the error is thrown.
+    ///
+    /// How many pages a transaction dirties depends on how its keys spread over the tree: sorted keys
+    /// that share leaves dirty one page for many writes. The first transaction estimates it per
+    /// database from the tree's leaf count L and the n keys the flush writes there: a write dirties
+    /// min(1, L / n) leaves (keys spread evenly), times 1.5 for splits and branch pages, plus the
+    /// overflow pages of a large value. A transaction commits when its estimate reaches
+    /// ``dirtyPageLimit``. RssAnon checks the estimate every 512 writes (about 2 µs a check): LMDB
+    /// first reuses the page buffers it kept (``lmdbPagePool``), then mallocs, so once RssAnon rises
+    /// the transaction has dirtied about pool + rise. When that reaches the limit, the transaction
+    /// commits early and the rest of the flush uses the dirty bytes per write it measured.
     func flush(_ environment: Environment) throws {
         guard !pending.isEmpty else { return }
-        var entries = pending.map { ($0.key, $0.value) }
-        entries.sort { a, b in
-            a.0.database != b.0.database ? a.0.database < b.0.database : CachedBytes.precedes(a.0.bytes, b.0.bytes)
-        }
+        let items = pending.sorted()
+        let limit = dirtyPageLimit
+        let noise = 2 << 20  // LMDB's own lists and the allocator move RssAnon by this much
+        var itemsInDatabase: [UInt32: Int] = [:]  // the n of the estimate
+        for item in items { itemsInDatabase[pending.record(item).database, default: 0] += 1 }
+        var measured: Double?  // dirty bytes per write, once a transaction has shown it
         var start = 0
         do {
-            while start < entries.count {
-                let end = min(start + entriesPerTransaction, entries.count)
-                try environment.write { txn in
-                    var database: Database?
-                    for (key, value) in entries[start..<end] {
-                        if database?.handleID != key.database { database = txn.database(handleID: key.database) }
-                        guard let db = database else { continue }
-                        try key.bytes.withUnsafeBytes { k in
-                            if let value {
-                                try value.withUnsafeBytes { v in _ = try txn.put(db, key: k, value: v) }
-                            } else {
-                                _ = try txn.delete(db, key: k)
-                            }
+            while start < items.count {
+                let pool = lmdbPagePool
+                let before = AllocatorStatistics.residentAnonymousFast() ?? 0
+                let end = try environment.write { txn -> Int in
+                    var estimate = 0.0
+                    var i = start
+                    while i < items.count {
+                        // One run of the database's keys, through one cursor: LMDB then searches only the
+                        // current leaf when the next key falls in it, instead of descending from the root.
+                        let id = pending.record(items[i]).database
+                        guard let db = txn.database(handleID: id) else {  // dropped since: skip its writes
+                            while i < items.count && pending.record(items[i]).database == id { i += 1 }
+                            continue
                         }
+                        let leaves = Double(try txn.statistics(db).leafPages)
+                        let perWrite = measured ?? 1.5 * 4096 * min(1, leaves / Double(itemsInDatabase[id] ?? 1))
+                        let full = try txn.withCursor(db) { cursor -> Bool in
+                            while i < items.count {
+                                if i + 16 < items.count { pending.prefetch(items[i + 16]) }
+                                let (recordID, key, value) = pending.record(items[i])
+                                guard recordID == id else { return false }
+                                if let value {
+                                    _ = try cursor.put(key: key, value: value)
+                                    if value.count > 2000 { estimate += Double(value.count) }  // its own overflow pages
+                                } else {
+                                    _ = try txn.delete(db, key: key)
+                                }
+                                estimate += perWrite
+                                i += 1
+                                if estimate >= Double(limit) { return true }
+                                if (i - start) & 511 == 0, let now = AllocatorStatistics.residentAnonymousFast(),
+                                   now - before > noise, pool + now - before >= limit {
+                                    measured = Double(pool + now - before) / Double(i - start)
+                                    return true
+                                }
+                            }
+                            return true
+                        }
+                        if full { break }
                     }
+                    return i
+                }
+                if let now = AllocatorStatistics.residentAnonymousFast() { lmdbPagePool = pool + max(0, now - before) }
+                for item in items[start..<end] {
+                    let (_, key, value) = pending.record(item)
+                    statistics.bytesFlushed += key.count + (value?.count ?? 0)
                 }
                 statistics.entriesFlushed += end - start
                 start = end
             }
         } catch {
-            for (key, value) in entries[..<start] {
-                pending[key] = nil
-                pendingBytes -= Self.pendingOverhead + key.bytes.heapBytes + (value?.heapBytes ?? 0)
-            }
+            pending.keep(items[start...])
             throw error
         }
-        for (key, value) in entries { statistics.bytesFlushed += key.bytes.count + (value?.count ?? 0) }
-        pendingBytes = 0
-        pending = [:]
+        pending.removeAll()
         statistics.flushes += 1
     }
 
     /// Drops what is buffered and cached for `database` (after `removeAll`, or when it is deleted).
     func forget(database: UInt32) {
         reads.remove(database: database)
-        for key in pending.keys where key.database == database {
-            pendingBytes -= Self.pendingOverhead + key.bytes.heapBytes + ((pending[key] ?? nil)?.heapBytes ?? 0)
-            pending[key] = nil
-        }
+        pending.remove(database: database)
     }
 
     // MARK: The governor
@@ -218,7 +249,7 @@ final class StoreCache {
         if governor.budget != old {
             logger.debug("cache budget \(old) -> \(governor.budget) bytes (RssAnon \(sample.residentAnonymous), limit \(limit.bytes) from \(limit.source))")
         }
-        reads.evict(to: governor.budget - min(pendingBytes, governor.budget / 4))
+        reads.evict(to: governor.budget - min(pending.bytes, governor.budget / 4))
         if needsFlush { try flush(store.environment) }
     }
 }

@@ -40,7 +40,7 @@ extension Store {
         guard !environment.options.readOnly else {
             throw LMDBError(code: .permissionDenied, operation: "write to read-only store \(path)")
         }
-        cache.buffer(CacheKey(database: database.handleID, bytes: CachedBytes(key)), value.map(CachedBytes.init))
+        cache.buffer(database.handleID, key, value)
         try cache.countOperation(self)
         if cache.needsFlush { try cache.flush(environment) }
     }
@@ -59,7 +59,7 @@ extension Store {
         guard let cache else { return try environment.read { txn in try txn.get(database, key: key) { CachedBytes($0) } } }
         let cacheKey = CacheKey(database: database.handleID, bytes: CachedBytes(key))
         try cache.countOperation(self)
-        if let answer = cache.lookup(cacheKey) { return answer }
+        if let answer = cache.lookup(database.handleID, key, cacheKey) { return answer }
         let value = try environment.read { txn in try txn.get(database, key: key) { CachedBytes($0) } }
         cache.reads.store(cacheKey, value)
         return value
@@ -81,7 +81,7 @@ extension Store {
         }
         var s = cache.statistics
         s.cacheBytes = cache.bytes
-        s.bufferedBytes = cache.pendingBytes
+        s.bufferedBytes = cache.pending.bytes
         s.evictions = cache.reads.evictions
         return s
     }
