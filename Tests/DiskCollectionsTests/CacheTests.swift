@@ -95,6 +95,26 @@ import TestSupport
         for (k, v) in model { #expect(try map[k] == v) }
     }
 
+    /// A value over 1 MiB skips the buffer (written at once, after what is buffered); the order of
+    /// writes to one key still holds.
+    @Test func aLargeValueIsWrittenInOrderWithBufferedOnes() throws {
+        let f = try StoreFixture()
+        let map = try f.store.map("m", key: Int.self, value: [UInt8].self)
+        let large = [UInt8](repeating: 9, count: (1 << 20) + 1)
+        try map.setValue([1], forKey: 1)        // buffered
+        try map.setValue([2], forKey: 2)
+        try map.setValue(large, forKey: 1)      // flushes the buffer, then writes
+        #expect(try map[1] == large)
+        try map.setValue([3], forKey: 1)        // buffered again, over the large one
+        #expect(try map[1] == [3])
+        try f.reopen()
+        let again = try f.store.map("m", key: Int.self, value: [UInt8].self)
+        #expect(try again[1] == [3] && again[2] == [2])
+        try again.setValue(large, forKey: 2)
+        try f.reopen()
+        #expect(try f.store.map("m", key: Int.self, value: [UInt8].self)[2] == large)
+    }
+
     @Test func everyCollectionReadsItsOwnWrites() throws {
         let f = try StoreFixture()
         let map = try f.store.map("m", key: String.self, value: Int.self)
@@ -180,17 +200,18 @@ import TestSupport
         return try JSONDecoder().decode(ProbeOutput.self, from: Data(result.standardOutput.utf8))
     }
 
-    /// Writing 250k random entries through a 4 MB budget keeps RssAnon within budget + 24 MB of fixed
-    /// slack (LMDB's per-transaction lists of about 3 MB, at most budget/8 of dirty pages per flush
-    /// transaction, allocator fragmentation from churn, the runtime). Every value reads back after reopen.
-    /// (The 10M-entry, 16 MB run is in the benchmarks.)
+    /// Writing 250k random entries through a 4 MB budget keeps RssAnon within budget + 16 MB of fixed
+    /// slack (LMDB's per-transaction lists of about 3 MB, the dirty pages of a flush transaction, at
+    /// most budget/2 and kept by LMDB for reuse, allocator fragmentation from churn, the runtime). It
+    /// measured 5.5 MB above the baseline. Every value reads back after reopen. (The 10M-entry, 16 MB
+    /// run is in the benchmarks.)
     @Test func theBudgetHoldsWhileWritingRandomEntries() throws {
         let dir = TemporaryDirectory()
         let budget = 4 << 20
         let out = try probe(["budget", dir.path, "250000", "4"])
         #expect(out.mismatches == 0 && out.checked == 250_000)
-        #expect(out.flushes > 10 && out.evictions > 0)
-        #expect(out.peak - out.baseline < budget + (24 << 20), "grew \(out.peak - out.baseline) bytes")
+        #expect(out.flushes >= 5 && out.evictions > 0)
+        #expect(out.peak - out.baseline < budget + (16 << 20), "grew \(out.peak - out.baseline) bytes")
     }
 
     /// glibc keeps memory freed by a burst of small objects; one idle governor tick gives it back.

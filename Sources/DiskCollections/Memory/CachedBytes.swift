@@ -62,6 +62,14 @@ struct CachedBytes: Hashable {
     }
 }
 
+extension CachedBytes {
+    /// `memcmp` order of two byte strings, shorter first on a tie: LMDB's key order.
+    static func precedes(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
+        let c = a.withUnsafeBytes { x in memcmp(x.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, min(x.count, b.count)) }
+        return c < 0 || (c == 0 && a.count < b.count)
+    }
+}
+
 /// A key in a given database.
 struct CacheKey: Hashable {
     var database: UInt32

@@ -89,9 +89,9 @@ final class StoreCache {
 
     var bytes: Int { reads.bytes + pending.bytes }
 
-    /// The write buffer's share of the budget: a quarter, at least 1 MiB. Buffering more writes pays:
+    /// The write buffer's share of the budget: half, at least 1 MiB. Buffering more writes pays:
     /// a flush of scattered keys rewrites most of the tree's leaves whatever its size.
-    var bufferLimit: Int { max(1 << 20, governor.budget / 4) }
+    var bufferLimit: Int { max(1 << 20, governor.budget / 2) }
 
     /// What LMDB's dirty pages may take during a flush: half the budget, at most 64 MiB. Without
     /// MDB_WRITEMAP, LMDB mallocs a copy of every page a write transaction dirties and, once the
@@ -119,7 +119,7 @@ final class StoreCache {
         if reads.table.count > 0 { reads.remove(CacheKey(database: database, bytes: CachedBytes(key))) }
     }
 
-    var needsFlush: Bool { pending.bytes > bufferLimit }
+    var needsFlush: Bool { pending.bytes > bufferLimit || pending.isNearlyFull }
 
     /// Writes every buffered change to LMDB, sorted by database and key, in as few transactions as
     /// the dirty-page limit allows. Written entries are not added to the read cache (no
@@ -140,8 +140,8 @@ final class StoreCache {
         let items = pending.sorted()
         let limit = dirtyPageLimit
         let noise = 2 << 20  // LMDB's own lists and the allocator move RssAnon by this much
-        var itemsInDatabase: [UInt32: Int] = [:]  // the n of the estimate
-        for item in items { itemsInDatabase[pending.record(item).database, default: 0] += 1 }
+        var itemsInDatabase: [UInt32: Int] = [:]  // the n of the estimate; items are sorted by database
+        for item in items { itemsInDatabase[item.database, default: 0] += 1 }
         var measured: Double?  // dirty bytes per write, once a transaction has shown it
         var start = 0
         do {
@@ -162,12 +162,17 @@ final class StoreCache {
                         let leaves = Double(try txn.statistics(db).leafPages)
                         let perWrite = measured ?? 1.5 * 4096 * min(1, leaves / Double(itemsInDatabase[id] ?? 1))
                         let full = try txn.withCursor(db) { cursor -> Bool in
+                            // Keys past the database's last key are appended (MDB_APPEND): no search,
+                            // and full pages rather than the half-full ones a split at the end leaves.
+                            let last = try cursor.last().map { [UInt8]($0.key) }
+                            var appending = last == nil
                             while i < items.count {
                                 if i + 16 < items.count { pending.prefetch(items[i + 16]) }
                                 let (recordID, key, value) = pending.record(items[i])
                                 guard recordID == id else { return false }
+                                if !appending, let last { appending = CachedBytes.precedes(last, key) }
                                 if let value {
-                                    _ = try cursor.put(key: key, value: value)
+                                    _ = try cursor.put(key: key, value: value, flags: appending ? .append : [])
                                     if value.count > 2000 { estimate += Double(value.count) }  // its own overflow pages
                                 } else {
                                     _ = try txn.delete(db, key: key)
@@ -249,7 +254,7 @@ final class StoreCache {
         if governor.budget != old {
             logger.debug("cache budget \(old) -> \(governor.budget) bytes (RssAnon \(sample.residentAnonymous), limit \(limit.bytes) from \(limit.source))")
         }
-        reads.evict(to: governor.budget - min(pending.bytes, governor.budget / 4))
+        reads.evict(to: governor.budget - min(pending.bytes, governor.budget / 2))
         if needsFlush { try flush(store.environment) }
     }
 }

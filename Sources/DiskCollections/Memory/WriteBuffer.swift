@@ -13,11 +13,14 @@ import Glibc
 ///
 /// Record at offset `o`: database (UInt32), key length (UInt16), value length (UInt32, or
 /// ``deleteMark`` for a delete), the key's bytes, the value's bytes. A rewrite with a value of the same
-/// length overwrites it in place; otherwise a new record is appended and the old one becomes dead
-/// bytes, reclaimed when the arena is compacted.
+/// length overwrites it in place; otherwise a new record is appended and the old one is marked dead
+/// (its database becomes ``deadMark``), its bytes reclaimed when the arena is compacted. Work over all
+/// records (growing the index, sorting, compacting) walks the arena in memory order.
 final class WriteBuffer {
     static let headerSize = 10
     static let deleteMark = UInt32.max
+    /// The database field of a superseded record.
+    static let deadMark = UInt32.max
     private static let initialArena = 64 << 10
     private static let initialSlots = 1024
 
@@ -25,7 +28,8 @@ final class WriteBuffer {
     private var arenaCapacity: Int
     private var arenaUsed = 0
     private var deadBytes = 0
-    /// 0 for an empty slot, else the record's hash tag (high 24 bits) and its offset + 1 (low 40).
+    /// 0 for an empty slot, else the key's hash (high 32 bits; its low bits are the slot's home) and the
+    /// record's offset + 1 (low 32). Growing the index needs no record: the hash is in the slot.
     private var index: TableStorage<UInt64>
     private var mask: Int
     /// Buffered keys.
@@ -87,18 +91,29 @@ final class WriteBuffer {
         return h ^ (h >> 32)
     }
 
+    /// SortItem positions keep 40 bits of offset; index slots keep 32, so the arena stays under 4 GiB
+    /// (``isNearlyFull`` asks for a flush well before).
     private static let offsetMask: UInt64 = (1 << 40) - 1
+    private static let slotOffsetMask: UInt64 = (1 << 32) - 1
+    /// Values larger than this do not go through the buffer (see ``StoreCache``).
+    static let largestBufferedValue = 1 << 20
+
+    /// Whether the arena nears the 4 GiB its index can address: time to flush, whatever the budget.
+    var isNearlyFull: Bool { arenaUsed > 3 << 30 }
+
+    @inline(__always) private static func slot(_ h: UInt64, _ offset: Int) -> UInt64 { h << 32 | UInt64(offset + 1) }
+    @inline(__always) private static func offset(_ slot: UInt64) -> Int { Int(slot & slotOffsetMask) - 1 }
 
     /// The index slot holding `key`, or the empty slot where it would go.
     @inline(__always)
     private func probe(_ database: UInt32, _ key: UnsafeRawBufferPointer, _ h: UInt64) -> (slot: Int, found: Bool) {
-        let tag = h >> 40
+        let tag = h & Self.slotOffsetMask
         var i = Int(truncatingIfNeeded: h) & mask
         while true {
             let e = index.base[i]
             if e == 0 { return (i, false) }
-            if e >> 40 == tag {
-                let o = Int(e & Self.offsetMask) - 1
+            if e >> 32 == tag {
+                let o = Self.offset(e)
                 if recordDatabase(at: o) == database, keyCount(at: o) == key.count,
                    key.count == 0 || memcmp(arena + o + Self.headerSize, key.baseAddress!, key.count) == 0 {
                     return (i, true)
@@ -114,7 +129,7 @@ final class WriteBuffer {
         guard count > 0 else { return nil }
         let (slot, found) = probe(database, key, Self.hash(database, key))
         guard found else { return nil }
-        return .some(value(at: Int(index.base[slot] & Self.offsetMask) - 1))
+        return .some(value(at: Self.offset(index.base[slot])))
     }
 
     // MARK: Changes
@@ -126,7 +141,7 @@ final class WriteBuffer {
         var (slot, found) = probe(database, key, h)
         let mark = value.map { UInt32($0.count) } ?? Self.deleteMark
         if found {
-            let o = Int(index.base[slot] & Self.offsetMask) - 1
+            let o = Self.offset(index.base[slot])
             if valueMark(at: o) == mark {  // same length (or a delete again): overwrite in place
                 if let value, value.count > 0 {
                     (arena + o + Self.headerSize + key.count).copyMemory(from: value.baseAddress!, byteCount: value.count)
@@ -138,7 +153,11 @@ final class WriteBuffer {
         if arenaUsed + size > arenaCapacity, makeRoom(for: size) {
             (slot, found) = probe(database, key, h)  // compacted: records and slots moved
         }
-        if found { deadBytes += recordSize(at: Int(index.base[slot] & Self.offsetMask) - 1) }
+        if found {
+            let old = Self.offset(index.base[slot])
+            deadBytes += recordSize(at: old)
+            arena.storeBytes(of: Self.deadMark, toByteOffset: old, as: UInt32.self)
+        }
         let o = arenaUsed
         arena.storeBytes(of: database, toByteOffset: o, as: UInt32.self)
         arena.storeBytes(of: UInt16(key.count), toByteOffset: o + 4, as: UInt16.self)
@@ -148,7 +167,7 @@ final class WriteBuffer {
             (arena + o + Self.headerSize + key.count).copyMemory(from: value.baseAddress!, byteCount: value.count)
         }
         arenaUsed += size
-        index.base[slot] = (h >> 40) << 40 | UInt64(o + 1)
+        index.base[slot] = Self.slot(h, o)
         if !found { count += 1 }
     }
 
@@ -167,21 +186,36 @@ final class WriteBuffer {
         return compacted
     }
 
+    /// Calls `body` with the offset of every live record, in memory order.
+    @inline(__always)
+    private func forEachLive(_ body: (Int) -> Void) {
+        var o = 0
+        while o < arenaUsed {
+            if recordDatabase(at: o) != Self.deadMark { body(o) }
+            o += recordSize(at: o)
+        }
+    }
+
+    /// Moves the index to `slots` slots. Each slot's new home comes from the hash it holds, and the
+    /// old slots are read in order, so the new ones fill nearly in order too: no record is read.
     private func resizeIndex(_ slots: Int) {
         let old = index
         index = TableStorage(count: slots, initial: 0)
         mask = slots - 1
-        for j in 0..<old.count where old.base[j] != 0 {
-            let o = Int(old.base[j] & Self.offsetMask) - 1
-            let h = Self.hash(recordDatabase(at: o), key(at: o))
-            var i = Int(truncatingIfNeeded: h) & mask
+        for j in 0..<old.count {
+            let e = old.base[j]
+            guard e != 0 else { continue }
+            var i = Int(truncatingIfNeeded: e >> 32) & mask
             while index.base[i] != 0 { i = (i + 1) & mask }
-            index.base[i] = old.base[j]
+            index.base[i] = e
         }
     }
 
     private func liveOffsets() -> [Int] {
-        (0..<index.count).compactMap { index.base[$0] == 0 ? nil : Int(index.base[$0] & Self.offsetMask) - 1 }
+        var offsets = [Int]()
+        offsets.reserveCapacity(count)
+        forEachLive { offsets.append($0) }
+        return offsets
     }
 
     /// Keeps only the records at `offsets`, in a new arena and index sized for them.
@@ -200,7 +234,7 @@ final class WriteBuffer {
             let h = Self.hash(recordDatabase(at: o), key(at: o))
             var i = Int(truncatingIfNeeded: h) & (slots - 1)
             while newIndex.base[i] != 0 { i = (i + 1) & (slots - 1) }
-            newIndex.base[i] = (h >> 40) << 40 | UInt64(used + 1)
+            newIndex.base[i] = Self.slot(h, used)
             used += n
         }
         free(arena)
@@ -230,6 +264,7 @@ final class WriteBuffer {
         var prefix: UInt64
         /// The database (high 24 bits) and the record's offset (low 40).
         var position: UInt64
+        var database: UInt32 { UInt32(truncatingIfNeeded: position >> 40) }
     }
 
     /// The buffered records in LMDB's order: by database, then by key bytes (`memcmp`, shorter first).
@@ -242,12 +277,7 @@ final class WriteBuffer {
             if k.count > 0 { withUnsafeMutableBytes(of: &prefix) { $0.baseAddress!.copyMemory(from: k.baseAddress!, byteCount: min(8, k.count)) } }
             items.append(SortItem(prefix: UInt64(bigEndian: prefix), position: UInt64(recordDatabase(at: o)) << 40 | UInt64(o)))
         }
-        if deadBytes == 0 {  // every record is live: walk the arena in memory order
-            var o = 0
-            while o < arenaUsed { add(o); o += recordSize(at: o) }
-        } else {
-            for j in 0..<index.count where index.base[j] != 0 { add(Int(index.base[j] & Self.offsetMask) - 1) }
-        }
+        forEachLive(add)
         guard items.count > 1 else { return items }
         Self.radixSort(&items)
         // Items with the same database and first 8 key bytes are in arbitrary order: order each such run

@@ -40,6 +40,13 @@ extension Store {
         guard !environment.options.readOnly else {
             throw LMDBError(code: .permissionDenied, operation: "write to read-only store \(path)")
         }
+        if let value, value.count > WriteBuffer.largestBufferedValue {
+            // A large value would crowd the buffer out: write it now, after what is buffered.
+            try cache.flush(environment)
+            try environment.write { txn in _ = try txn.put(database, key: key, value: value) }
+            invalidate(database, key)
+            return
+        }
         cache.buffer(database.handleID, key, value)
         try cache.countOperation(self)
         if cache.needsFlush { try cache.flush(environment) }
