@@ -138,6 +138,9 @@ case "diskmap-scan":
     let t1 = now()
     for _ in 0..<10 { sum &+= try map2.withEntries { var s: UInt64 = 0; for (_, v) in $0 { s &+= v }; return s } }
     print("diskmap-scan withEntries \(Double(n * 10) / (now() - t1) / 1e6) M/s checksum \(sum)")
+    let t2 = now()
+    for _ in 0..<10 { sum &+= try map2.withValues { var s: UInt64 = 0; for v in $0 { s &+= v }; return s } }
+    print("diskmap-scan withValues \(Double(n * 10) / (now() - t2) / 1e6) M/s checksum \(sum)")
     exit(0)
 case "cache-zipf":
     print(String(decoding: try encoder.encode(try runZipf()), as: UTF8.self)); exit(0)

@@ -93,10 +93,10 @@ final class StoreCache {
     /// a flush of scattered keys rewrites most of the tree's leaves whatever its size.
     var bufferLimit: Int { max(1 << 20, governor.budget / 2) }
 
-    /// What LMDB's dirty pages may take during a flush: half the budget, at most 64 MiB. Without
+    /// What LMDB's dirty pages may take during a flush: half the budget, at most 16 MiB. Without
     /// MDB_WRITEMAP, LMDB mallocs a copy of every page a write transaction dirties and, once the
     /// transaction ends, keeps those buffers on a free list for reuse until the environment closes.
-    var dirtyPageLimit: Int { max(1 << 20, min(governor.budget / 2, 64 << 20)) }
+    var dirtyPageLimit: Int { max(1 << 20, min(governor.budget / 2, 16 << 20)) }
 
     // MARK: Point operations
 
