@@ -8,7 +8,7 @@ import Glibc
 /// What the process's memory looks like, from the allocator and the kernel. Every field is in bytes and
 /// `nil` where this system cannot tell.
 ///
-/// The only file in DiskCollections that imports `CMalloc`.
+/// With `WriteBuffer` (for its prefetch hint), the only file in DiskCollections that imports `CMalloc`.
 public struct AllocatorStatistics: Sendable, Hashable, Codable {
     /// Heap bytes handed out by malloc and not freed: `mallinfo2().uordblks + hblkhd`.
     public var heapInUse: Int?

@@ -129,8 +129,9 @@ final class StoreCache {
     /// How many pages a transaction dirties depends on how its keys spread over the tree: sorted keys
     /// that share leaves dirty one page for many writes. The first transaction estimates it per
     /// database from the tree's leaf count L and the n keys the flush writes there: a write dirties
-    /// min(1, L / n) leaves (keys spread evenly), times 1.5 for splits and branch pages, plus the
-    /// overflow pages of a large value. A transaction commits when its estimate reaches
+    /// min(1, L / n) existing leaves (keys spread evenly), times 1.5 for branch pages, plus twice its
+    /// own bytes in new pages (splits leave pages half full; appends fill them), or the overflow pages
+    /// of a large value. A transaction commits when its estimate reaches
     /// ``dirtyPageLimit``. RssAnon checks the estimate every 512 writes (about 2 µs a check): LMDB
     /// first reuses the page buffers it kept (``lmdbPagePool``), then mallocs, so once RssAnon rises
     /// the transaction has dirtied about pool + rise. When that reaches the limit, the transaction
@@ -173,7 +174,9 @@ final class StoreCache {
                                 if !appending, let last { appending = CachedBytes.precedes(last, key) }
                                 if let value {
                                     _ = try cursor.put(key: key, value: value, flags: appending ? .append : [])
-                                    if value.count > 2000 { estimate += Double(value.count) }  // its own overflow pages
+                                    // The entry's own bytes, twice: new entries fill pages that splits
+                                    // leave half full. A large value takes overflow pages of its own.
+                                    estimate += Double(value.count > 2000 ? value.count : 2 * (key.count + value.count + 8))
                                 } else {
                                     _ = try txn.delete(db, key: key)
                                 }
