@@ -11,7 +11,9 @@ import DequeModule
 /// A hit is one hash lookup: the slot holds the key and value inline (up to 16 bytes each) and its
 /// frequency is bumped in place. Queue items carry the slot's hash and the entry's generation, so an
 /// item left behind by a removed or re-added key is recognised and skipped.
-struct ReadCache {
+///
+/// Noncopyable, as is its table: the table's storage is a reference, which a copy would share.
+struct ReadCache: ~Copyable {
     struct QueueItem {
         var tag: UInt64
         var generation: UInt32
@@ -147,7 +149,7 @@ struct ReadCache {
 /// value inline (up to 16 bytes each; longer ones in one heap array), so a hit costs one probe
 /// sequence, usually one cache line. Linear probing, at most half full, backward-shift deletion (no
 /// tombstones). Its storage is mapped with huge pages when large (``TableStorage``).
-struct OpenTable {
+struct OpenTable: ~Copyable {
     struct Slot {
         /// The key's hash with the top bit set; 0 marks an empty slot.
         var tag: UInt64 = 0

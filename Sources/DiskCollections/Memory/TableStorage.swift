@@ -10,8 +10,8 @@ import Glibc
 /// miss itself. When the table is freed its pages go straight back to the system (`munmap`), whatever
 /// the allocator does. Small tables use the allocator.
 ///
-/// A class so that a table is freed exactly once; its owner never copies it (the read cache and the
-/// write buffer each hold one and replace it on resize).
+/// A class so that a table is freed exactly once. Its owners (the read cache's noncopyable table, the
+/// write buffer, itself a class) replace it on resize and never share it.
 final class TableStorage<Element> {
     let base: UnsafeMutablePointer<Element>
     let count: Int
