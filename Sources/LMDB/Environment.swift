@@ -113,6 +113,7 @@ public final class Environment {
     /// The corresponding LMDB functions are `mdb_env_create`, `mdb_env_set_mapsize`,
     /// `mdb_env_set_maxdbs`, `mdb_env_set_maxreaders`, `mdb_env_open` and `mdb_reader_check`.
     public init(path: String, options: Options = Options()) throws(LMDBError) {
+        try Self.validate(options, path: path)
         self.path = path
         self.options = options
         ForkWatch.install()
@@ -157,6 +158,24 @@ public final class Environment {
     }
 
     deinit { close() }
+
+    /// Rejects options LMDB cannot take (or would trap converting), before anything is created.
+    static func validate(_ options: Options, path: String) throws(LMDBError) {
+        func invalid(_ detail: String) -> LMDBError {
+            LMDBError(code: .invalidArgument, operation: "open \(path)", detail: detail)
+        }
+        guard (0...32_767).contains(options.maximumDatabases) else {
+            throw invalid("maximumDatabases is \(options.maximumDatabases); use 0 to 32767 (every transaction carries a slot per database)")
+        }
+        guard (1...(1 << 20)).contains(options.maximumReaders) else {
+            throw invalid("maximumReaders is \(options.maximumReaders); use 1 to 1048576")
+        }
+        guard options.mapSize > 0 else { throw invalid("mapSize is \(options.mapSize); use a positive size in bytes") }
+        if let cap = options.maximumMapSize, cap < options.mapSize {
+            throw invalid("maximumMapSize \(cap) is below mapSize \(options.mapSize)")
+        }
+        guard options.fileMode <= 0o7777 else { throw invalid("fileMode \(String(options.fileMode, radix: 8)) is not a file mode") }
+    }
 
     /// Closes the environment. Closing twice is harmless. Closing inside a transaction is a
     /// programming error and traps.

@@ -128,6 +128,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
             return "reuse the Environment that is already open; LMDB forbids opening one environment twice in a process"
         case .usedAfterFork: return "open the environment again in the child process"
         case .closed: return "open the environment again"
+        case .invalidArgument: return "correct the value the message names; nothing was created"
         default: return "see the LMDB documentation for this code"
         }
     }

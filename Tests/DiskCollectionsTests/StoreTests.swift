@@ -18,6 +18,16 @@ import TestSupport
         _ = try f.store.set("visited", of: UInt64.self)  // the right type still opens
     }
 
+    @Test func anImpossibleCollectionCountIsATypedError() throws {
+        let dir = TemporaryDirectory()
+        for count in [-1, 32_767, Int.max] {
+            let error = #expect(throws: LMDBError.self) { try Store(at: dir.path + "/s", maximumCollections: count) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error.map { "\($0)".contains("maximumCollections is \(count)") } == true)
+        }
+        #expect(try Store(at: dir.path + "/s", maximumCollections: 0).collections().isEmpty)
+    }
+
     @Test func invalidNamesAreRejected() throws {
         let f = try StoreFixture()
         #expect(throws: DiskCollectionsError.self) { try f.store.set("", of: Int.self) }

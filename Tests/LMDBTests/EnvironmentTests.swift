@@ -61,6 +61,22 @@ import TestSupport
         try again.read { _ in }
     }
 
+    /// Options LMDB cannot take are a typed error that names them, and nothing is created.
+    @Test func impossibleOptionsAreRejectedBeforeAnythingIsCreated() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/never"
+        let cases: [Environment.Options] = [
+            .init(maximumDatabases: -1), .init(maximumDatabases: 1 << 40), .init(maximumReaders: 0),
+            .init(maximumReaders: -5), .init(mapSize: -1), .init(mapSize: 1 << 20, maximumMapSize: 1 << 10),
+        ]
+        for options in cases {
+            let error = #expect(throws: LMDBError.self) { try Environment(path: path, options: options) }
+            #expect(error?.code == .invalidArgument)
+            #expect(error.map { "\($0)".contains("use") || "\($0)".contains("below") } == true)
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     @Test func aClosedEnvironmentThrows() throws {
         let dir = TemporaryDirectory()
         let env = try Environment(path: dir.path)

@@ -45,7 +45,8 @@ public final class Store {
     /// - Parameters:
     ///   - durability: how much a commit flushes; default ``Durability/noSync`` (see the type's docs).
     ///   - readOnly: open without write access; writes then throw.
-    ///   - maximumCollections: the most collections the store can hold (LMDB's `maxdbs`); default 256.
+    ///   - maximumCollections: the most collections the store can hold (LMDB's `maxdbs`, less the catalog):
+    ///     0 to 32766; default 256.
     ///   - cacheBudget: how the cache in front of the collections is sized: governed from the process's
     ///     memory (`.automatic`, the default), a fixed `.bytes(n)`, the governor under a `.memoryLimit(n)`,
     ///     or `.disabled`. See docs/memory.md. The cache assumes this process is the only one writing the
@@ -54,6 +55,10 @@ public final class Store {
     public init(at path: String, durability: Durability = .noSync, readOnly: Bool = false,
                 maximumCollections: Int = 256, cacheBudget: CacheBudget = .automatic) throws {
         self.path = path
+        guard (0..<32_767).contains(maximumCollections) else {
+            throw LMDBError(code: .invalidArgument, operation: "open store \(path)",
+                            detail: "maximumCollections is \(maximumCollections); use 0 to 32766")
+        }
         if case .disabled = cacheBudget { cache = nil } else { cache = StoreCache(mode: cacheBudget) }
         environment = try Environment(path: path, options: .init(
             maximumDatabases: maximumCollections + 1, durability: durability, readOnly: readOnly))
