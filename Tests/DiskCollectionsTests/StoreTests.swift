@@ -28,6 +28,15 @@ import TestSupport
         #expect(try Store(at: dir.path + "/s", maximumCollections: 0).collections().isEmpty)
     }
 
+    @Test func anImpossibleCacheBudgetIsATypedError() throws {
+        let dir = TemporaryDirectory()
+        for budget in [CacheBudget.bytes(-1), .memoryLimit(0), .memoryLimit(-(1 << 30))] {
+            let error = #expect(throws: LMDBError.self) { try Store(at: dir.path + "/s", cacheBudget: budget) }
+            #expect(error?.code == .invalidArgument)
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/s"))
+    }
+
     @Test func invalidNamesAreRejected() throws {
         let f = try StoreFixture()
         #expect(throws: DiskCollectionsError.self) { try f.store.set("", of: Int.self) }

@@ -59,6 +59,12 @@ public final class Store {
             throw LMDBError(code: .invalidArgument, operation: "open store \(path)",
                             detail: "maximumCollections is \(maximumCollections); use 0 to 32766")
         }
+        switch cacheBudget {
+        case .bytes(let n) where n < 0, .memoryLimit(let n) where n <= 0:
+            throw LMDBError(code: .invalidArgument, operation: "open store \(path)",
+                            detail: "cacheBudget \(cacheBudget) is not a size; use a positive number of bytes")
+        default: break
+        }
         if case .disabled = cacheBudget { cache = nil } else { cache = StoreCache(mode: cacheBudget) }
         environment = try Environment(path: path, options: .init(
             maximumDatabases: maximumCollections + 1, durability: durability, readOnly: readOnly))
