@@ -24,7 +24,10 @@ final class WriteBuffer {
     private static let initialArena = 64 << 10
     private static let initialSlots = 1024
 
-    private var arena: UnsafeMutableRawPointer
+    /// `nil` while the buffer is empty: an empty buffer holds no memory.
+    private var storage: UnsafeMutableRawPointer?
+    /// The arena, read only while it holds records.
+    private var arena: UnsafeMutableRawPointer { storage.unsafelyUnwrapped }
     private var arenaCapacity: Int
     private var arenaUsed = 0
     private var deadBytes = 0
@@ -36,13 +39,13 @@ final class WriteBuffer {
     private(set) var count = 0
 
     init() {
-        arena = malloc(Self.initialArena)!
-        arenaCapacity = Self.initialArena
-        index = TableStorage(count: Self.initialSlots, initial: 0)
-        mask = Self.initialSlots - 1
+        storage = nil
+        arenaCapacity = 0
+        index = TableStorage(count: 0, initial: 0)
+        mask = -1
     }
 
-    deinit { free(arena) }
+    deinit { free(storage) }
 
     var isEmpty: Bool { count == 0 }
 
@@ -136,7 +139,7 @@ final class WriteBuffer {
 
     /// Buffers a put of `value`, or a delete for `nil`.
     func put(_ database: UInt32, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
-        if (count + 1) * 4 > index.count * 3 { resizeIndex(2 * index.count) }
+        if (count + 1) * 4 > index.count * 3 { resizeIndex(max(Self.initialSlots, 2 * index.count)) }
         let h = Self.hash(database, key)
         var (slot, found) = probe(database, key, h)
         let mark = value.map { UInt32($0.count) } ?? Self.deleteMark
@@ -179,9 +182,9 @@ final class WriteBuffer {
             compacted = true
             if arenaUsed + size <= arenaCapacity { return true }
         }
-        var capacity = arenaCapacity
+        var capacity = max(arenaCapacity, Self.initialArena)
         while arenaUsed + size > capacity { capacity += capacity / 2 }
-        arena = realloc(arena, capacity)!
+        storage = realloc(storage, capacity)!
         arenaCapacity = capacity
         return compacted
     }
@@ -220,6 +223,13 @@ final class WriteBuffer {
 
     /// Keeps only the records at `offsets`, in a new arena and index sized for them.
     private func rebuild(keeping offsets: some Collection<Int>) {
+        if offsets.isEmpty {  // back to holding nothing
+            free(storage)
+            (storage, arenaCapacity, arenaUsed, deadBytes, count) = (nil, 0, 0, 0, 0)
+            index = TableStorage(count: 0, initial: 0)
+            mask = -1
+            return
+        }
         var size = 0
         for o in offsets { size += recordSize(at: o) }
         let capacity = max(Self.initialArena, size + size / 2)
@@ -237,8 +247,8 @@ final class WriteBuffer {
             newIndex.base[i] = Self.slot(h, used)
             used += n
         }
-        free(arena)
-        arena = newArena
+        free(storage)
+        storage = newArena
         arenaCapacity = capacity
         arenaUsed = used
         deadBytes = 0
