@@ -20,7 +20,9 @@ import LMDB
 /// **Durability.** By default (``Durability/noSync``) a commit is not flushed: a crash of the process
 /// loses nothing committed (the pages are in the kernel's page cache), while a crash of the machine
 /// may lose what was committed after the last ``checkpoint()``. Pass `durability: .durable` to flush
-/// every commit. See docs/collections.md, "What survives a crash".
+/// every commit. Point writes outside ``write(_:)`` wait in the cache's write buffer until it flushes
+/// (``flush()``, ``checkpoint()``, ``close()``, any transaction or scan, or the buffer filling up): a
+/// crash of the process loses what was buffered since. See docs/collections.md, "What survives a crash".
 ///
 /// **Threads.** A `Store` and its collections are not `Sendable`: use them from one thread or task at
 /// a time; the compiler enforces it.
