@@ -224,6 +224,20 @@ import TestSupport
         #expect(out.peak - out.baseline < (4 << 20) + (16 << 20), "grew \(out.peak - out.baseline) bytes")
     }
 
+    /// A process killed with writes in its buffer: what was flushed or written in a transaction is
+    /// there and the store opens cleanly; what was only buffered is lost, as docs/collections.md says.
+    @Test func aKilledProcessKeepsWhatWasFlushed() throws {
+        let dir = TemporaryDirectory()
+        let result = try run(builtExecutable("MemoryProbe"), ["crash", dir.path])
+        #expect(result.signalled, "the probe must die by SIGKILL: \(result.standardError)")
+        let store = try Store(at: dir.path)
+        let map = try store.map("m", key: UInt64.self, value: UInt64.self)
+        #expect(try map.count == 10_000)
+        #expect(try map.entries().allSatisfy { $0.value == $0.key &* 3 })
+        #expect(try map[10_000] == nil)
+        #expect(try store.set("s", of: UInt64.self).contains(7))
+    }
+
     /// glibc keeps memory freed by a burst of small objects; one idle governor tick gives it back.
     @Test func anIdleTickGivesFreedMemoryBack() throws {
         let dir = TemporaryDirectory()

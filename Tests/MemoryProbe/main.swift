@@ -1,5 +1,6 @@
 // Memory measurements that need a process of their own (the test runner runs tests in parallel, which
-// moves RssAnon). Prints one JSON object. usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR
+// moves RssAnon). Prints one JSON object. usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR | crash DIR
+// `crash` is not about memory: it writes through the cache and kills itself, for the crash test.
 import DiskCollections
 import Foundation
 
@@ -68,8 +69,19 @@ case "trim":
     withExtendedLifetime(pins) {}
     let s = store.statistics
     out.trims = s.trims; out.bytesTrimmed = s.bytesTrimmed
+case "crash":
+    // 10,000 entries through the write buffer, flushed; a set element inserted in a transaction
+    // (committed at once); 100 more entries left in the buffer; then SIGKILL: no close, no flush.
+    let store = try Store(at: args[2])
+    let map = try store.map("m", key: UInt64.self, value: UInt64.self)
+    let set = try store.set("s", of: UInt64.self)
+    for i in 0..<UInt64(10_000) { try map.setValue(i &* 3, forKey: i) }
+    try store.flush()
+    try store.write { try set.insert(7) }
+    for i in UInt64(10_000)..<10_100 { try map.setValue(i, forKey: i) }
+    kill(getpid(), SIGKILL)
 default:
-    print("usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR")
+    print("usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR | crash DIR")
     exit(2)
 }
 let encoder = JSONEncoder()
