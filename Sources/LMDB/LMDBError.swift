@@ -63,6 +63,11 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let permissionDenied = Code(rawValue: EACCES)
         /// `ENOSPC`: the disk is full.
         public static let noSpace = Code(rawValue: ENOSPC)
+        /// `EIO`: a write to the file failed or was cut short (LMDB reports a short write, such as one
+        /// stopped by a full disk or a file size limit, as `EIO`).
+        public static let ioError = Code(rawValue: EIO)
+        /// `EFBIG`: the file may not grow further (a file size limit).
+        public static let fileTooLarge = Code(rawValue: EFBIG)
         /// `ENOENT`: the path does not exist (for example a read-only open of a missing store).
         public static let noSuchFile = Code(rawValue: ENOENT)
         /// `ENOMEM`: out of memory or address space for the map.
@@ -122,6 +127,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .permissionDenied:
             return "check the directory's permissions, or open writable (a read-only environment cannot write)"
         case .noSpace: return "free disk space; nothing of the failed transaction was committed"
+        case .ioError, .fileTooLarge:
+            return "the file could not be written (a full disk, a file size limit or a failing device); nothing of the failed transaction was committed: fix the cause and retry"
         case .noSuchFile: return "check the path; a read-only open does not create a store"
         case .outOfMemory: return "free memory or address space, or use a smaller map"
         case .alreadyOpen:

@@ -238,6 +238,28 @@ import TestSupport
         #expect(try store.set("s", of: UInt64.self).contains(7))
     }
 
+    struct DiskFullOutput: Decodable {
+        var failure: String; var committedBeforeFailure: Int; var readableAfterFailure: Int
+        var afterRetryAndReopen: Int; var count: Int
+    }
+
+    /// A flush whose writes fail part-way (the file may not grow past 12 MiB, as a full disk would stop
+    /// it): its first transaction commits, a later one fails, and the error is thrown and says what to
+    /// do; every one of the 1M buffered values still reads right (from the committed transactions, or
+    /// from the buffer, which kept the rest); once writes work again the flush is retried and, after
+    /// reopening, all 1M entries are there.
+    @Test func aFlushThatFailsPartWayLosesNothing() throws {
+        let dir = TemporaryDirectory()
+        let result = try run(builtExecutable("MemoryProbe"), ["diskfull", dir.path])
+        #expect(result.status == 0, "\(result.standardError)")
+        let out = try JSONDecoder().decode(DiskFullOutput.self, from: Data(result.standardOutput.utf8))
+        #expect(out.failure.hasPrefix("\(LMDBError.Code.ioError.rawValue) "), "\(out.failure)")
+        #expect(out.failure.contains("nothing of the failed transaction was committed"))
+        #expect(out.committedBeforeFailure > 0 && out.committedBeforeFailure < 1_000_000)
+        #expect(out.readableAfterFailure == 1_000_000)
+        #expect(out.afterRetryAndReopen == 1_000_000 && out.count == 1_000_000)
+    }
+
     /// glibc keeps memory freed by a burst of small objects; one idle governor tick gives it back.
     @Test func anIdleTickGivesFreedMemoryBack() throws {
         let dir = TemporaryDirectory()

@@ -1,6 +1,7 @@
 // Memory measurements that need a process of their own (the test runner runs tests in parallel, which
 // moves RssAnon). Prints one JSON object. usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR | crash DIR
-// `crash` is not about memory: it writes through the cache and kills itself, for the crash test.
+// | diskfull DIR. `crash` and `diskfull` are not about memory: they need a process of their own to be
+// killed, or to have its file size limited.
 import DiskCollections
 import Foundation
 
@@ -80,8 +81,43 @@ case "crash":
     try store.write { try set.insert(7) }
     for i in UInt64(10_000)..<10_100 { try map.setValue(i, forKey: i) }
     kill(getpid(), SIGKILL)
+case "diskfull":
+    // A flush that fails part-way: the file may not grow past 12 MiB (RLIMIT_FSIZE, as a full disk
+    // would stop it), 1M buffered entries are flushed (in transactions of at most 16 MiB of pages, so
+    // the first commits and a later one fails), the limit is lifted, the flush is retried.
+    signal(SIGXFSZ, SIG_IGN)  // a write past the limit then fails with EFBIG instead of killing us
+    let dir = args[2]
+    var store = try Store(at: dir, cacheBudget: .bytes(256 << 20))
+    var map = try store.map("m", key: UInt64.self, value: UInt64.self)
+    var limit = rlimit()
+    getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
+    let unlimited = limit
+    limit.rlim_cur = 12 << 20
+    setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
+    let n = UInt64(1_000_000)
+    for i in 0..<n { try map.setValue(i &* 7, forKey: i &* 0x9E37_79B9_7F4A_7C15) }
+    var failure = ""
+    do { try store.flush() } catch let error as LMDBError { failure = "\(error.code.rawValue) \(error)" }
+    let committedBeforeFailure = store.statistics.entriesFlushed
+    var readable = 0
+    for i in 0..<n where try map[i &* 0x9E37_79B9_7F4A_7C15] == i &* 7 { readable += 1 }
+    var lifted = unlimited
+    setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &lifted)
+    try store.flush()
+    store.close()
+    store = try Store(at: dir)
+    map = try store.map("m", key: UInt64.self, value: UInt64.self)
+    var reopened = 0
+    for i in 0..<n where try map[i &* 0x9E37_79B9_7F4A_7C15] == i &* 7 { reopened += 1 }
+    struct DiskFull: Encodable {
+        var failure: String; var committedBeforeFailure: Int; var readableAfterFailure: Int
+        var afterRetryAndReopen: Int; var count: Int
+    }
+    print(String(decoding: try JSONEncoder().encode(DiskFull(failure: failure, committedBeforeFailure: committedBeforeFailure,
+        readableAfterFailure: readable, afterRetryAndReopen: reopened, count: try map.count)), as: UTF8.self))
+    exit(0)
 default:
-    print("usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR | crash DIR")
+    print("usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR | crash DIR | diskfull DIR")
     exit(2)
 }
 let encoder = JSONEncoder()
