@@ -149,15 +149,16 @@ final class StoreCache {
             while start < items.count {
                 let pool = lmdbPagePool
                 let before = AllocatorStatistics.residentAnonymousFast() ?? 0
-                let end = try environment.write { txn -> Int in
+                let (end, bytes) = try environment.write { txn -> (Int, Int) in
                     var estimate = 0.0
+                    var bytes = 0
                     var i = start
                     while i < items.count {
                         // One run of the database's keys, through one cursor: LMDB then searches only the
                         // current leaf when the next key falls in it, instead of descending from the root.
-                        let id = pending.record(items[i]).database
+                        let id = items[i].database
                         guard let db = txn.database(handleID: id) else {  // dropped since: skip its writes
-                            while i < items.count && pending.record(items[i]).database == id { i += 1 }
+                            while i < items.count && items[i].database == id { i += 1 }
                             continue
                         }
                         let leaves = Double(try txn.statistics(db).leafPages)
@@ -169,17 +170,20 @@ final class StoreCache {
                             var appending = last == nil
                             while i < items.count {
                                 if i + 16 < items.count { pending.prefetch(items[i + 16]) }
-                                let (recordID, key, value) = pending.record(items[i])
-                                guard recordID == id else { return false }
+                                guard items[i].database == id else { return false }
+                                let (_, key, value) = pending.record(items[i])
                                 if !appending, let last { appending = CachedBytes.precedes(last, key) }
                                 if let value {
                                     _ = try cursor.put(key: key, value: value, flags: appending ? .append : [])
-                                    // The entry's own bytes, twice: new entries fill pages that splits
-                                    // leave half full. A large value takes overflow pages of its own.
-                                    estimate += Double(value.count > 2000 ? value.count : 2 * (key.count + value.count + 8))
+                                    // Until measured: the entry's own bytes, twice (new entries fill pages
+                                    // that splits leave half full), or a large value's overflow pages.
+                                    if measured == nil {
+                                        estimate += Double(value.count > 2000 ? value.count : 2 * (key.count + value.count + 8))
+                                    }
                                 } else {
                                     _ = try txn.delete(db, key: key)
                                 }
+                                bytes += key.count + (value?.count ?? 0)
                                 estimate += perWrite
                                 i += 1
                                 if estimate >= Double(limit) { return true }
@@ -193,13 +197,10 @@ final class StoreCache {
                         }
                         if full { break }
                     }
-                    return i
+                    return (i, bytes)
                 }
                 if let now = AllocatorStatistics.residentAnonymousFast() { lmdbPagePool = pool + max(0, now - before) }
-                for item in items[start..<end] {
-                    let (_, key, value) = pending.record(item)
-                    statistics.bytesFlushed += key.count + (value?.count ?? 0)
-                }
+                statistics.bytesFlushed += bytes
                 statistics.entriesFlushed += end - start
                 start = end
             }
