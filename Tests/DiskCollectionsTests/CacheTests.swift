@@ -194,10 +194,11 @@ import TestSupport
         var budget: Int, flushes: Int, evictions: Int, trims: Int, bytesTrimmed: Int, checked: Int, mismatches: Int
     }
 
-    func probe(_ args: [String]) throws -> ProbeOutput {
+    /// Runs `MemoryProbe` with `args` and decodes the JSON object it prints.
+    func probe<Output: Decodable>(_ args: [String], as output: Output.Type = ProbeOutput.self) throws -> Output {
         let result = try run(builtExecutable("MemoryProbe"), args)
         #expect(result.status == 0, "\(result.standardError)")
-        return try JSONDecoder().decode(ProbeOutput.self, from: Data(result.standardOutput.utf8))
+        return try JSONDecoder().decode(Output.self, from: Data(result.standardOutput.utf8))
     }
 
     /// The bound at a tenth of its scale, to keep CI quick: 1M random entries written through a
@@ -250,9 +251,7 @@ import TestSupport
     /// reopening, all 1M entries are there.
     @Test func aFlushThatFailsPartWayLosesNothing() throws {
         let dir = TemporaryDirectory()
-        let result = try run(builtExecutable("MemoryProbe"), ["diskfull", dir.path])
-        #expect(result.status == 0, "\(result.standardError)")
-        let out = try JSONDecoder().decode(DiskFullOutput.self, from: Data(result.standardOutput.utf8))
+        let out = try probe(["diskfull", dir.path], as: DiskFullOutput.self)
         #expect(out.failure.hasPrefix("\(LMDBError.Code.ioError.rawValue) "), "\(out.failure)")
         #expect(out.failure.contains("nothing of the failed transaction was committed"))
         #expect(out.committedBeforeFailure > 0 && out.committedBeforeFailure < 1_000_000)
