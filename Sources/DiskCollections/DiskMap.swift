@@ -79,7 +79,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
                             try store.checkKey(k, name)
                             try value.withDiskValueBytes { v in
                                 if store.cache != nil { store.invalidate(database, k) }
-                                if lastCount < 0 || Self.precedes(UnsafeRawBufferPointer(lastBytes), lastCount, k) {
+                                if lastCount < 0 || keyPrecedes(UnsafeRawBufferPointer(rebasing: lastBytes[..<lastCount]), k) {
                                     _ = try cursor.put(key: k, value: v, flags: .append)
                                     UnsafeMutableRawBufferPointer(rebasing: lastBytes[..<k.count]).copyMemory(from: k)
                                     lastCount = k.count
@@ -92,13 +92,6 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
                 }
             }
         }
-    }
-
-    /// Whether the first `count` bytes of `a` sort before `b` (`memcmp` order, shorter first on a tie).
-    @inlinable @inline(__always)
-    static func precedes(_ a: UnsafeRawBufferPointer, _ count: Int, _ b: UnsafeRawBufferPointer) -> Bool {
-        let c = memcmp(a.baseAddress!, b.baseAddress!, Swift.min(count, b.count))
-        return c < 0 || (c == 0 && count < b.count)
     }
 
     /// Stores `value` under `key` and returns the value it replaced, or `nil`. O(log n).

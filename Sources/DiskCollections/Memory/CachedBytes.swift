@@ -41,33 +41,6 @@ struct CachedBytes: Hashable {
         var pair = (low, high)
         return try Swift.withUnsafeBytes(of: &pair) { try body(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
     }
-
-    /// Heap bytes this value holds beyond its inline size.
-    var heapBytes: Int { heap == nil ? 0 : 32 + count }
-
-    /// `memcmp` order, shorter first on a tie: LMDB's key order.
-    static func precedes(_ a: CachedBytes, _ b: CachedBytes) -> Bool {
-        if a.heap == nil && b.heap == nil {
-            // Inline bytes sit in memory order in (low, high): byte order is big-endian integer order.
-            let (x, y) = (UInt64(bigEndian: a.low), UInt64(bigEndian: b.low))
-            if x != y { return x < y }
-            let (p, q) = (UInt64(bigEndian: a.high), UInt64(bigEndian: b.high))
-            if p != q { return p < q }
-            return a.count < b.count
-        }
-        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in
-            let c = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))
-            return c < 0 || (c == 0 && x.count < y.count)
-        } }
-    }
-}
-
-extension CachedBytes {
-    /// `memcmp` order of two byte strings, shorter first on a tie: LMDB's key order.
-    static func precedes(_ a: [UInt8], _ b: UnsafeRawBufferPointer) -> Bool {
-        let c = a.withUnsafeBytes { x in memcmp(x.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, min(x.count, b.count)) }
-        return c < 0 || (c == 0 && a.count < b.count)
-    }
 }
 
 /// A key in a given database.

@@ -172,7 +172,7 @@ final class StoreCache {
                                 if i + 16 < items.count { pending.prefetch(items[i + 16]) }
                                 guard items[i].database == id else { return false }
                                 let (_, key, value) = pending.record(items[i])
-                                if !appending, let last { appending = CachedBytes.precedes(last, key) }
+                                if !appending, let last { appending = last.withUnsafeBytes { keyPrecedes($0, key) } }
                                 if let value {
                                     _ = try cursor.put(key: key, value: value, flags: appending ? .append : [])
                                     // Until measured: the entry's own bytes, twice (new entries fill pages

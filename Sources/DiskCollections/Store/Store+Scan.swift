@@ -1,4 +1,7 @@
 import LMDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension Store {
     /// Opens a cursor on `database` over `bounds` (in key order, or reversed) in one read snapshot and
@@ -37,6 +40,14 @@ extension Store {
             throw DiskCollectionsError.keyTooLong(collection: collection, length: key.count, maximum: environment.maximumKeySize)
         }
     }
+}
+
+/// Whether key `a` sorts before key `b` in LMDB's default order: `memcmp`, the shorter first on a tie.
+@inlinable @inline(__always)
+func keyPrecedes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    let n = Swift.min(a.count, b.count)
+    let c = n == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, n)
+    return c < 0 || (c == 0 && a.count < b.count)
 }
 
 @inlinable @inline(__always)
