@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "DiskCollections", targets: ["DiskCollections"]),
         .library(name: "LMDB", targets: ["LMDB"]),
         .executable(name: "diskcoll", targets: ["diskcoll"]),
+        // Built-in state spaces (pocket cube, 8-puzzle, pancakes) for diskcoll search, the tests and the benchmarks.
+        .library(name: "SearchPuzzles", targets: ["SearchPuzzles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -33,10 +35,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "SearchPuzzles"),
         .executableTarget(
             name: "diskcoll",
             dependencies: [
                 "DiskCollections",
+                "SearchPuzzles",
                 "LMDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -15,6 +15,7 @@ let package = Package(
             dependencies: [
                 .product(name: "LMDB", package: "DiskCollections"),
                 .product(name: "DiskCollections", package: "DiskCollections"),
+                .product(name: "SearchPuzzles", package: "DiskCollections"),
             ]
         ),
     ],

@@ -4,6 +4,7 @@
 import DiskCollections
 import Foundation
 import LMDB
+import SearchPuzzles
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 4, UInt64(arguments[3]) != nil else {
@@ -141,6 +142,11 @@ case "diskmap-scan":
     let t2 = now()
     for _ in 0..<10 { sum &+= try map2.withValues { var s: UInt64 = 0; for v in $0 { s &+= v }; return s } }
     print("diskmap-scan withValues \(Double(n * 10) / (now() - t2) / 1e6) M/s checksum \(sum)")
+    exit(0)
+case "search-heap", "search-obvious":
+    // N selects the metric: 0 half-turn, 1 quarter-turn.
+    let metric: PocketCube.Metric = n == 1 ? .quarterTurn : .halfTurn
+    print(String(decoding: try encoder.encode(try runObviousSearch(String(implementation.dropFirst(7)), metric: metric)), as: UTF8.self))
     exit(0)
 case "cache-zipf":
     print(String(decoding: try encoder.encode(try runZipf()), as: UTF8.self)); exit(0)
