@@ -51,7 +51,7 @@ let package = Package(
         .executableTarget(name: "MemoryProbe", dependencies: ["DiskCollections"], path: "Tests/MemoryProbe"),
         .target(name: "TestSupport", dependencies: ["DiskCollections"], path: "Tests/TestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport", "LMDBTestHelper"]),
-        .testTarget(name: "DiskCollectionsTests", dependencies: ["DiskCollections", "LMDB", "TestSupport", "diskcoll", "MemoryProbe"]),
+        .testTarget(name: "DiskCollectionsTests", dependencies: ["DiskCollections", "LMDB", "TestSupport", "SearchPuzzles", "diskcoll", "MemoryProbe"]),
     ],
     swiftLanguageModes: [.v6]
 )

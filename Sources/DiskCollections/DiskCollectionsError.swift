@@ -14,6 +14,9 @@ public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvert
     case invalidName(String, reason: String)
     /// The store was created by a newer version of DiskCollections.
     case unsupportedFormat(collection: String, version: Int, supported: Int)
+    /// A ``BreadthFirstSearch`` cannot run as asked: a state type wider than 8 bytes, an option out of
+    /// range, or a resume with other start states or options than the stored search's.
+    case invalidSearch(search: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,6 +32,8 @@ public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvert
             return "invalid collection name '\(name)': \(reason)."
         case let .unsupportedFormat(name, version, supported):
             return "collection '\(name)' has format version \(version); this library reads up to \(supported). Upgrade DiskCollections."
+        case let .invalidSearch(name, reason):
+            return "search '\(name)': \(reason)."
         }
     }
 

@@ -53,7 +53,7 @@ public struct PocketCube: Sendable {
     public static let stateCount = 3_674_160
 
     /// The published number of states at each depth (OEIS A079761 or A079762).
-    public var depthTable: [Int] {
+    public var depthTable: [Int]? {
         switch metric {
         case .halfTurn: return [1, 9, 54, 321, 1847, 9992, 50136, 227536, 870072, 1887748, 623800, 2644]
         case .quarterTurn: return [1, 6, 27, 120, 534, 2256, 8969, 33058, 114149, 360508, 930588, 1350852, 782536, 90280, 276]

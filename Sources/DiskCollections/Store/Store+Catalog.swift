@@ -20,6 +20,7 @@ public struct CollectionDescriptor: Codable, Hashable, Sendable, CustomStringCon
         case "queue": return "DiskQueue<\(value)>"
         case "map": return "DiskMap<\(key), \(value)>"
         case "multimap": return "DiskMultimap<\(key), \(value)>"
+        case "search": return "BreadthFirstSearch<\(key)>"
         default: return "\(kind)<\(key), \(value)>"
         }
     }
@@ -86,7 +87,8 @@ extension Store {
         }
     }
 
-    /// Removes collection `name` and its contents. Returns whether it existed.
+    /// Removes collection `name` and its contents (for a ``BreadthFirstSearch``, its levels too).
+    /// Returns whether it existed.
     @discardableResult
     public func removeCollection(_ name: String) throws -> Bool {
         try withWrite { txn in
@@ -94,6 +96,10 @@ extension Store {
             if let db = try txn.openExistingDatabase(name) {
                 invalidate(db)
                 try txn.clear(db, deleteDatabase: true)
+            }
+            let internalPrefix = SearchEngine.internalPrefix(name)
+            for dbName in try txn.databaseNames() where dbName.hasPrefix(internalPrefix) {
+                if let db = try txn.openExistingDatabase(dbName) { try txn.clear(db, deleteDatabase: true) }
             }
             return true
         }

@@ -1,0 +1,313 @@
+import Foundation
+import LMDB
+
+/// A breadth-first search whose visited set and frontier live in a ``Store``, not in the heap.
+///
+/// ```swift
+/// let store = try Store(at: "/data/pancake12.store")
+/// let search = try BreadthFirstSearch(store: store, name: "pancake12", of: UInt64.self,
+///                                     options: .init(undirected: true))
+/// let result = try search.run(from: [start]) { state, emit in
+///     for next in successors(of: state) { emit(next) }
+/// }
+/// result.levels   // new states per depth
+/// ```
+///
+/// The engine never looks a state up: it expands a chunk of the frontier on every core into
+/// fixed in-memory buffers, sorts them (radix sort) and drops duplicates, writes full buffers as
+/// sorted runs, and at the end of each level merges the runs against the levels a new state could
+/// repeat, in ordered cursor passes (Korf's delayed duplicate detection). An `undirected` search (every
+/// move has an inverse move) is a frontier search: level k+1 is successors(k) − k − (k−1), so the store
+/// keeps only the last two levels. Levels are stored as delta-encoded blocks: one to three bytes a
+/// state (docs/on-disk-format.md).
+///
+/// **Resuming.** Each level is committed atomically with the search's metadata. If the process dies,
+/// calling ``run(from:progress:successors:)`` again on the same store resumes from the last completed
+/// level; on a finished search it returns the stored result without expanding anything.
+///
+/// **Memory.** The engine's heap is bounded by ``Options/memory`` (buffers, read-ahead, pending
+/// blocks); LMDB's pages are file-backed page cache, which the kernel reclaims. See docs/search.md.
+///
+/// Not thread-safe: use a search, like its store, from one thread at a time. The successor function
+/// runs on several threads at once (``Options/parallelism``), so it must be `@Sendable`.
+public final class BreadthFirstSearch<State: FixedWidthDiskKey & Sendable> {
+    /// How the search runs.
+    public typealias Options = SearchOptions
+    /// What a search found.
+    public typealias Result = SearchResult
+
+    /// The store the search lives in.
+    public let store: Store
+    /// The search's name in the store's catalog.
+    public let name: String
+    public let options: Options
+    private let metaDatabase: Database
+
+    /// Opens or creates the search `name` in `store`.
+    ///
+    /// - Throws: ``DiskCollectionsError/invalidName(_:reason:)``; ``DiskCollectionsError/typeMismatch(collection:stored:requested:)``
+    ///   if `name` is another collection or a search of another state type;
+    ///   ``DiskCollectionsError/invalidSearch(search:reason:)`` if `State` encodes to more than 8 bytes
+    ///   or an option is out of range.
+    public init(store: Store, name: String, of: State.Type = State.self, options: Options = Options()) throws {
+        guard State.diskKeyWidth <= 8 else {
+            throw DiskCollectionsError.invalidSearch(search: name, reason:
+                "\(State.diskKeyCodec) states encode to \(State.diskKeyWidth) bytes; the engine packs states into 8 (pack yours into a UInt64)")
+        }
+        guard options.memory >= 4 << 20 else {
+            throw DiskCollectionsError.invalidSearch(search: name, reason: "memory is \(options.memory) bytes; give at least 4 MiB (4194304)")
+        }
+        guard (1...256).contains(options.parallelism) else {
+            throw DiskCollectionsError.invalidSearch(search: name, reason: "parallelism is \(options.parallelism); use 1 to 256 threads")
+        }
+        self.store = store
+        self.name = name
+        self.options = options
+        let descriptor = CollectionDescriptor(kind: "search", key: State.diskKeyCodec, value: "none", version: Store.formatVersion)
+        metaDatabase = try store.open(name, descriptor, flags: [])
+    }
+
+    /// The levels completed so far (of a finished, interrupted or never-run search), without running.
+    public var completedLevels: [Int] {
+        get throws { try loadMeta()?.levels ?? [] }
+    }
+
+    /// Whether the search has run to its end.
+    public var isFinished: Bool {
+        get throws { try loadMeta()?.finished ?? false }
+    }
+
+    /// Runs the search from `start` to its end, or resumes it, or returns its stored result.
+    ///
+    /// - Parameters:
+    ///   - start: the states at depth 0 (duplicates count once).
+    ///   - progress: called on this thread during each level (at most four times a second) and after
+    ///     it completes; see ``SearchProgress``.
+    ///   - successors: calls `emit` once for every successor of a state. It runs on several threads at
+    ///     once; it must not touch the store. A successor may be emitted more than once.
+    /// - Returns: the number of states at each depth.
+    /// - Throws: what `successors` throws (the search stops, and resumes from the last completed level
+    ///   when run again); ``DiskCollectionsError/invalidSearch(search:reason:)`` if the stored search
+    ///   was started from other states or as (un)directed otherwise, or `run` is called inside
+    ///   ``Store/write(_:)`` or ``Store/read(_:)``; ``LMDBError`` for the disk's failures (a full
+    ///   disk: free space and run again, the completed levels are kept).
+    /// - Complexity: every level reads the frontier once and writes and reads the successors' sorted
+    ///   runs once; a directed search also reads every earlier level once per level.
+    @discardableResult
+    public func run(from start: [State], progress: ((SearchProgress) -> Void)? = nil,
+                    successors: @escaping @Sendable (State, (State) -> Void) throws -> Void) throws -> Result {
+        guard store.currentWrite == nil, store.currentRead == nil else {
+            throw DiskCollectionsError.invalidSearch(search: name, reason: "run was called inside store.write or store.read; call it outside any transaction")
+        }
+        try store.flush()
+        let encoded = start.map(Self.encode)
+        let fingerprint = Self.fingerprint(encoded)
+        let engineSuccessors: SearchEngine.Successors
+        if let direct = successors as? SearchEngine.Successors {
+            engineSuccessors = direct
+        } else {
+            engineSuccessors = { state, emit in
+                try successors(try Self.decode(state)) { emit(Self.encode($0)) }
+            }
+        }
+        var meta: SearchMeta
+        var fresh = false
+        if let stored = try loadMeta() {
+            guard stored.undirected == options.undirected else {
+                throw DiskCollectionsError.invalidSearch(search: name, reason:
+                    "it was started with undirected: \(stored.undirected); resume it with the same option, or remove it first (store.removeCollection)")
+            }
+            guard stored.startCount == fingerprint.count, stored.startHash == fingerprint.hash else {
+                throw DiskCollectionsError.invalidSearch(search: name, reason:
+                    "it was started from \(stored.startCount) other start state(s); resume it from the same ones, or remove it first (store.removeCollection)")
+            }
+            meta = stored
+        } else {
+            meta = SearchMeta(state: State.diskKeyCodec, undirected: options.undirected,
+                              startCount: fingerprint.count, startHash: fingerprint.hash)
+            fresh = true
+        }
+        if meta.finished { return Result(levels: meta.levels, seconds: meta.seconds) }
+        let engine = SearchEngine(environment: store.environment, name: name, metaDatabase: metaDatabase, meta: meta,
+                                  undirected: options.undirected, memory: options.memory, parallelism: options.parallelism,
+                                  successors: engineSuccessors, progress: progress)
+        defer { AllocatorStatistics.giveFreeMemoryBack() }
+        try engine.discardIncompleteLevel()
+        if fresh {
+            if encoded.isEmpty {
+                engine.meta.finished = true
+                try store.environment.write { txn in try engine.saveMeta(txn) }
+                return Result(levels: [], seconds: 0)
+            }
+            try engine.writeStart(encoded)
+        }
+        do {
+            try engine.run()
+        } catch {
+            // Free the disk the unfinished level took; the completed levels stay for a resume.
+            try? engine.discardIncompleteLevel()
+            throw error
+        }
+        return Result(levels: engine.meta.levels, seconds: engine.meta.seconds)
+    }
+
+    /// Calls `body` with every state at `depth`, in the order of their encoding.
+    ///
+    /// Levels are kept while the search needs them: every level of a directed search, the last two of
+    /// an undirected one.
+    /// - Throws: ``DiskCollectionsError/invalidSearch(search:reason:)`` if the level is not (or no
+    ///   longer) stored; what `body` throws.
+    /// - Complexity: one ordered pass over the level.
+    public func forEachState(atDepth depth: Int, _ body: (State) throws -> Void) throws {
+        let levelName = SearchEngine.levelName(name, depth)
+        guard let db = try store.environment.read({ txn in try txn.openDatabase(levelName, create: false) }) else {
+            throw DiskCollectionsError.invalidSearch(search: name, reason:
+                "level \(depth) is not stored (an undirected search keeps only its last two levels; completed: \(try completedLevels.count))")
+        }
+        let reader = try StateBlockReader(environment: store.environment, database: db, bufferStates: 1 << 14)
+        while !reader.isExhausted {
+            try body(try Self.decode(reader.head))
+            try reader.advance()
+        }
+    }
+
+    // MARK: State encoding
+
+    /// A state's order-preserving bytes, read as a big-endian number.
+    @inline(__always)
+    static func encode(_ state: State) -> UInt64 {
+        if State.self == UInt64.self { return unsafeBitCast(state, to: UInt64.self) }
+        return state.withDiskKeyBytes { bytes in bytes.reduce(0) { $0 << 8 | UInt64($1) } }
+    }
+
+    @inline(__always)
+    static func decode(_ value: UInt64) throws -> State {
+        if State.self == UInt64.self { return unsafeBitCast(value, to: State.self) }
+        let width = State.diskKeyWidth
+        return try withUnsafeBytes(of: value.bigEndian) { bytes in
+            try State(diskKeyBytes: UnsafeRawBufferPointer(rebasing: bytes[(8 - width)...]))
+        }
+    }
+
+    static func fingerprint(_ states: [UInt64]) -> (count: Int, hash: UInt64) {
+        var sorted = states
+        let n = sorted.withUnsafeMutableBufferPointer { b in b.isEmpty ? 0 : RadixSort.sortAndDeduplicate(b.baseAddress!, count: b.count) }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a over the sorted, distinct states
+        for state in sorted.prefix(n) {
+            var s = state
+            for _ in 0..<8 {
+                hash = (hash ^ (s & 0xff)) &* 0x100_0000_01b3
+                s >>= 8
+            }
+        }
+        return (n, hash)
+    }
+
+    private func loadMeta() throws -> SearchMeta? {
+        try store.withRead { txn in
+            guard let bytes = try txn.get(metaDatabase, key: SearchEngine.metaKey) else { return nil }
+            let meta = try JSONDecoder().decode(SearchMeta.self, from: Data(bytes))
+            guard meta.version <= SearchMeta.currentVersion else {
+                throw DiskCollectionsError.unsupportedFormat(collection: name, version: meta.version, supported: SearchMeta.currentVersion)
+            }
+            return meta
+        }
+    }
+}
+
+/// How a ``BreadthFirstSearch`` runs.
+public struct SearchOptions: Sendable, Hashable {
+    /// Every move has an inverse move (undirected graph): keep only the last two levels
+    /// (frontier search). Wrong for a directed space, where it could count a state twice. Recorded
+    /// with the search; resuming with another value throws.
+    public var undirected: Bool
+    /// The engine's heap budget in bytes: its sort buffers, read-ahead and pending writes. At least
+    /// 4 MiB; default 32 MiB, enough for searches of billions of states (a smaller budget only
+    /// makes more, shorter sorted runs). RssAnon stays within this plus a small fixed slack
+    /// (measured in docs/search.md).
+    public var memory: Int
+    /// The threads that run the successor function and sort: default, the active cores.
+    public var parallelism: Int
+
+    /// The default budget, 32 MiB.
+    public static let defaultMemory = 32 << 20
+
+    public init(undirected: Bool = false, memory: Int = SearchOptions.defaultMemory,
+                parallelism: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.undirected = undirected
+        self.memory = memory
+        self.parallelism = parallelism
+    }
+}
+
+/// What a ``BreadthFirstSearch`` found.
+public struct SearchResult: Sendable, Hashable {
+    /// The number of states first reached at each depth; `levels[0]` is the number of distinct
+    /// start states.
+    public var levels: [Int]
+    /// The number of distinct states reached: the sum of ``levels``.
+    public var states: Int { levels.reduce(0, +) }
+    /// The greatest depth of a reachable state (the graph's eccentricity from the start), or −1
+    /// for an empty start.
+    public var depth: Int { levels.count - 1 }
+    /// The time spent expanding and merging, summed over every run that contributed.
+    public var seconds: Double
+}
+
+@available(*, unavailable, message: "a search, like its store, is used from one thread at a time")
+extension BreadthFirstSearch: Sendable {}
+
+/// A report on a running search, given to ``BreadthFirstSearch/run(from:progress:successors:)``'s
+/// `progress` closure.
+public struct SearchProgress: Sendable, Hashable {
+    public enum Phase: String, Sendable, Hashable {
+        /// Successors of the frontier are being generated and sorted into runs.
+        case expanding
+        /// The runs are being merged against the visited levels into the new level.
+        case merging
+        /// The level was committed: ``SearchProgress/newStates`` is final.
+        case levelCompleted
+    }
+    public var phase: Phase
+    /// The depth of the level being built.
+    public var depth: Int
+    /// The states of the frontier (depth − 1).
+    public var frontier: Int
+    /// The frontier states expanded so far.
+    public var expanded: Int
+    /// The new states at `depth` (when the level completed; 0 before).
+    public var newStates: Int
+    /// The states of every completed level.
+    public var totalStates: Int
+    /// Seconds spent on this level so far.
+    public var levelSeconds: Double
+    /// Seconds spent on every completed level, over all runs.
+    public var totalSeconds: Double
+    /// The process's anonymous resident memory (RssAnon), in bytes.
+    public var residentAnonymous: Int
+    /// The store's used size (LMDB's last page), in bytes.
+    public var storeBytes: Int
+
+    /// Frontier states expanded a second during this level.
+    public var statesPerSecond: Double { levelSeconds > 0 ? Double(expanded) / levelSeconds : 0 }
+}
+
+/// The search's record in its own database, under the key `meta` (JSON; see docs/on-disk-format.md).
+struct SearchMeta: Codable, Hashable {
+    static let currentVersion = 1
+    var version = SearchMeta.currentVersion
+    /// The state codec.
+    var state: String
+    var undirected: Bool
+    /// The number of distinct start states, and an FNV-1a hash of them, to refuse a resume from others.
+    var startCount: Int
+    var startHash: UInt64
+    /// The deepest level committed.
+    var completedDepth = 0
+    /// States per depth, for the committed levels.
+    var levels: [Int] = []
+    /// Whether the level after the last came out empty.
+    var finished = false
+    /// Seconds spent, over all runs.
+    var seconds: Double = 0
+}

@@ -1,0 +1,88 @@
+/// One thread's share of a level's expansion: it runs the successor function over a chunk of the
+/// frontier and collects the successors in its own fixed buffer, sorting and deduplicating it in place
+/// when it fills (delayed duplicate detection: no state is looked up anywhere).
+///
+/// `@unchecked Sendable`, and why that is sound: `DispatchQueue.concurrentPerform` hands iteration `w`
+/// to worker `w` alone, so during a round each worker is touched by exactly one thread; the
+/// coordinating thread reads and resets it only between rounds, after `concurrentPerform` has returned
+/// (which orders every write of the round before those reads).
+final class ExpansionWorker: @unchecked Sendable {
+    /// Successors collected, at most `capacity` of them.
+    let buffer: UnsafeMutablePointer<UInt64>
+    let capacity: Int
+    var count = 0
+    /// Successors that found the buffer full even after a compaction (rare: chunks are sized from the
+    /// largest branching seen). The coordinator writes them out after the round.
+    var overflow: [UInt64] = []
+    /// Whether `buffer[0..<count]` is sorted and distinct.
+    var isCompact = true
+    /// The frontier states this round expands.
+    let chunk: UnsafeMutablePointer<UInt64>
+    let chunkCapacity: Int
+    var chunkCount = 0
+    /// The largest number of successors one state had so far.
+    var maximumBranching = 1
+    var emitted = 0
+    var expanded = 0
+    var error: (any Error)?
+    private var saturated = false
+
+    init(capacity: Int, chunkCapacity: Int) {
+        self.capacity = capacity
+        self.chunkCapacity = chunkCapacity
+        buffer = .allocate(capacity: capacity)
+        chunk = .allocate(capacity: chunkCapacity)
+    }
+
+    deinit {
+        buffer.deallocate()
+        chunk.deallocate()
+    }
+
+    /// How many frontier states the next round can give this worker without the buffer overflowing.
+    var nextChunkSize: Int { max(1, min(chunkCapacity, (capacity - count) / maximumBranching)) }
+
+    /// Expands the chunk. Errors of the successor function are kept in `error` for the coordinator.
+    func expand(_ successors: SearchEngine.Successors) {
+        guard error == nil else { return }
+        saturated = false
+        do {
+            for i in 0..<chunkCount {
+                let before = emitted
+                try successors(chunk[i]) { state in
+                    self.emitted &+= 1
+                    if self.count == self.capacity, !self.saturated { self.compact() }
+                    if self.count < self.capacity {
+                        self.buffer[self.count] = state
+                        self.count &+= 1
+                        self.isCompact = false
+                    } else {
+                        self.overflow.append(state)
+                    }
+                }
+                maximumBranching = max(maximumBranching, emitted - before)
+                expanded += 1
+            }
+        } catch {
+            self.error = error
+        }
+        chunkCount = 0
+        // Sort here, on this worker's thread, when the buffer is nearly full, so that the coordinator
+        // only writes the run.
+        if capacity - count < capacity / 8 { compact() }
+    }
+
+    /// Sorts and deduplicates the buffer in place.
+    func compact() {
+        if !isCompact {
+            count = RadixSort.sortAndDeduplicate(buffer, count: count)
+            isCompact = true
+        }
+        // A buffer that stays three-quarters full after compaction holds mostly distinct states:
+        // compacting again soon would not pay. Send the rest of the chunk to the overflow instead.
+        if count > capacity / 4 * 3 { saturated = true }
+    }
+
+    /// Whether the coordinator should write the buffer out as a run before the next round.
+    var needsSpill: Bool { !overflow.isEmpty || capacity - count < capacity / 4 }
+}
