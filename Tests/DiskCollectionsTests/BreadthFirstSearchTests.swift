@@ -1,5 +1,6 @@
 import DiskCollections
 import Foundation
+import Synchronization
 import SearchPuzzles
 import Testing
 import TestSupport
@@ -27,5 +28,199 @@ import TestSupport
             #expect(result.levels == InHeapSearch.levels(of: puzzle), "pancake \(n)")
             #expect(result.levels == puzzle.depthTable, "pancake \(n)")
         }
+    }
+}
+
+/// Small implicit graphs with known structure, searched on disk and in the heap.
+enum RandomGraph {
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    /// A directed graph on 0..<n: each state has 0 to 3 successors chosen by a hash, some repeated.
+    static func directed(n: UInt64, seed: UInt64) -> @Sendable (UInt64, (UInt64) -> Void) -> Void {
+        { state, emit in
+            let h = mix(state ^ seed)
+            let degree = Int(h % 4)
+            for i in 0..<degree { emit(mix(h &+ UInt64(i)) % n) }
+            if degree == 3 { emit(mix(h) % n) }  // a duplicate successor
+        }
+    }
+
+    /// An undirected graph on 0..<n: s ± a mod n for a few steps a, and s XOR m for masks below n
+    /// when n is a power of two; every move has its inverse.
+    static func undirected(n: UInt64, steps: [UInt64], masks: [UInt64]) -> @Sendable (UInt64, (UInt64) -> Void) -> Void {
+        { state, emit in
+            for a in steps {
+                emit((state + a) % n)
+                emit((state + n - a) % n)
+            }
+            for m in masks where state ^ m < n { emit(state ^ m) }
+        }
+    }
+
+    /// The in-heap BFS with every level's states, for comparing levels as sets.
+    static func inHeap(from start: [UInt64], _ successors: (UInt64, (UInt64) -> Void) -> Void) -> [[UInt64]] {
+        var visited = Set(start)
+        var frontier = Array(visited)
+        var levels: [[UInt64]] = frontier.isEmpty ? [] : [frontier.sorted()]
+        while !frontier.isEmpty {
+            var next: [UInt64] = []
+            for s in frontier { successors(s) { t in if visited.insert(t).inserted { next.append(t) } } }
+            if !next.isEmpty { levels.append(next.sorted()) }
+            frontier = next
+        }
+        return levels
+    }
+}
+
+/// Counts calls across the successor function's threads.
+final class CallCounter: Sendable {
+    let calls = Atomic<Int>(0)
+    @discardableResult func increment() -> Int { calls.add(1, ordering: .relaxed).newValue }
+}
+
+struct StopHere: Error, Equatable {}
+
+extension BreadthFirstSearchTests {
+    @Test(arguments: [UInt64(1), 2, 3])
+    func randomDirectedGraphsMatchAnInHeapSearchLevelByLevel(seed: UInt64) throws {
+        let n: UInt64 = seed == 3 ? 400_000 : 30_000  // the large one spills and merges several runs
+        let successors = RandomGraph.directed(n: n, seed: seed)
+        let start = [seed, seed * 7 + 1, seed]  // a repeated start state counts once
+        let expected = RandomGraph.inHeap(from: start, successors)
+        let fixture = try StoreFixture()
+        let bfs = try BreadthFirstSearch(store: fixture.store, name: "g", of: UInt64.self,
+                                         options: .init(undirected: false, memory: 4 << 20, parallelism: 2))
+        let result = try bfs.run(from: start, successors: successors)
+        #expect(result.levels == expected.map(\.count))
+        #expect(result.states == expected.joined().count)
+        // A directed search keeps every level, in order.
+        for depth in [0, expected.count / 2, expected.count - 1] {
+            var states: [UInt64] = []
+            try bfs.forEachState(atDepth: depth) { states.append($0) }
+            #expect(states == expected[depth], "depth \(depth)")
+        }
+    }
+
+    @Test func randomUndirectedGraphsMatchAnInHeapSearchAndKeepTwoLevels() throws {
+        let cases: [(UInt64, [UInt64], [UInt64])] = [
+            (100_003, [1, 317], []),                       // a ring with chords: long, thin levels
+            (1 << 18, [5], [1 << 3, 1 << 11, 0x15555]),    // a wide graph, levels of tens of thousands
+        ]
+        for (n, steps, masks) in cases {
+            let successors = RandomGraph.undirected(n: n, steps: steps, masks: masks)
+            let expected = RandomGraph.inHeap(from: [0], successors)
+            let fixture = try StoreFixture()
+            let bfs = try BreadthFirstSearch(store: fixture.store, name: "u", of: UInt64.self,
+                                             options: .init(undirected: true, memory: 4 << 20, parallelism: 3))
+            let result = try bfs.run(from: [0], successors: successors)
+            #expect(result.levels == expected.map(\.count), "n \(n)")
+            let last = expected.count - 1
+            var states: [UInt64] = []
+            try bfs.forEachState(atDepth: last) { states.append($0) }
+            #expect(states == expected[last])
+            #expect(throws: DiskCollectionsError.self) { try bfs.forEachState(atDepth: 0) { _ in } }
+        }
+    }
+
+    @Test func signedAndNarrowStatesKeepTheirOrderAndValues() throws {
+        // Int32 states, negative ones included: encoded order-preserving in 4 bytes. Directed, so
+        // every level stays readable.
+        let fixture = try StoreFixture()
+        let bfs = try BreadthFirstSearch(store: fixture.store, name: "line", of: Int32.self, options: .init(undirected: false))
+        let result = try bfs.run(from: [0]) { s, emit in
+            if s > -50 { emit(s - 1) }
+            if s < 70 { emit(s + 1) }
+        }
+        #expect(result.levels == [1] + Array(repeating: 2, count: 50) + Array(repeating: 1, count: 20))
+        var last: [Int32] = []
+        try bfs.forEachState(atDepth: 70) { last.append($0) }
+        #expect(last == [70])
+        var level50: [Int32] = []
+        try bfs.forEachState(atDepth: 50) { level50.append($0) }
+        #expect(level50 == [-50, 50])
+    }
+
+    @Test func emptyStartAndIsolatedStart() throws {
+        let fixture = try StoreFixture()
+        let empty = try BreadthFirstSearch(store: fixture.store, name: "empty", of: UInt64.self)
+        #expect(try empty.run(from: []) { _, _ in Issue.record("no state to expand") }.levels == [])
+        let alone = try BreadthFirstSearch(store: fixture.store, name: "alone", of: UInt64.self)
+        let result = try alone.run(from: [42]) { s, emit in emit(s) }  // only a self-loop
+        #expect(result.levels == [1])
+        #expect(try alone.isFinished)
+    }
+
+    @Test func aSecondRunReturnsTheStoredResultWithoutExpanding() throws {
+        let fixture = try StoreFixture()
+        let puzzle = Pancake(7)
+        let first = try search(puzzle, in: fixture.store)
+        try fixture.reopen()
+        let counter = CallCounter()
+        let bfs = try BreadthFirstSearch(store: fixture.store, name: puzzle.name, of: UInt64.self,
+                                         options: .init(undirected: true))
+        #expect(try bfs.isFinished)
+        #expect(try bfs.completedLevels == first.levels)
+        let second = try bfs.run(from: [puzzle.start]) { _, _ in counter.increment() }
+        #expect(second.levels == first.levels)
+        #expect(counter.calls.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func aThrowingSuccessorStopsTheSearchAndLeavesItResumable() throws {
+        let fixture = try StoreFixture()
+        let puzzle = Pancake(8)
+        let counter = CallCounter()
+        let options = BreadthFirstSearch<UInt64>.Options(undirected: true, memory: 4 << 20, parallelism: 2)
+        let bfs = try BreadthFirstSearch(store: fixture.store, name: puzzle.name, of: UInt64.self, options: options)
+        #expect(throws: StopHere()) {
+            try bfs.run(from: [puzzle.start]) { state, emit in
+                if counter.increment() > 20_000 { throw StopHere() }
+                puzzle.forEachSuccessor(of: state, emit)
+            }
+        }
+        let completed = try bfs.completedLevels
+        #expect(!completed.isEmpty)
+        #expect(completed == Array(puzzle.depthTable!.prefix(completed.count)))
+        #expect(try !bfs.isFinished)
+        // The store is usable as it was: other collections write, and the search resumes in a new process.
+        try fixture.store.set("other", of: UInt64.self).insert(1)
+        try fixture.reopen()
+        let resumed = try BreadthFirstSearch(store: fixture.store, name: puzzle.name, of: UInt64.self, options: options)
+        let result = try resumed.run(from: [puzzle.start]) { state, emit in puzzle.forEachSuccessor(of: state, emit) }
+        #expect(result.levels == puzzle.depthTable)
+    }
+
+    @Test func misuseIsATypedErrorThatSaysWhatToDo() throws {
+        let fixture = try StoreFixture()
+        let store = fixture.store
+        func reason(_ body: () throws -> Void) -> String {
+            do { try body() } catch let DiskCollectionsError.invalidSearch(_, reason) { return reason } catch {
+                Issue.record("unexpected \(error)")
+            }
+            return ""
+        }
+        #expect(reason { _ = try BreadthFirstSearch(store: store, name: "wide", of: UUID.self) }.contains("pack yours into a UInt64"))
+        #expect(reason { _ = try BreadthFirstSearch(store: store, name: "tiny", of: UInt64.self, options: .init(memory: 1 << 20)) }.contains("at least 4 MiB"))
+        #expect(reason { _ = try BreadthFirstSearch(store: store, name: "none", of: UInt64.self, options: .init(parallelism: 0)) }.contains("1 to 256"))
+
+        let bfs = try BreadthFirstSearch(store: store, name: "s", of: UInt64.self, options: .init(undirected: true))
+        #expect(reason { try store.write { _ = try bfs.run(from: [0]) { _, _ in } } }.contains("outside any transaction"))
+        try bfs.run(from: [1]) { s, emit in if s < 10 { emit(s + 1) } }
+        #expect(reason { try bfs.run(from: [2]) { _, _ in } }.contains("same ones"))
+        let directed = try BreadthFirstSearch(store: store, name: "s", of: UInt64.self, options: .init(undirected: false))
+        #expect(reason { try directed.run(from: [1]) { _, _ in } }.contains("undirected: true"))
+
+        try store.map("m", key: UInt64.self, value: UInt64.self).setValue(1, forKey: 1)
+        #expect(throws: DiskCollectionsError.self) { _ = try BreadthFirstSearch(store: store, name: "m", of: UInt64.self) }
+        #expect(throws: DiskCollectionsError.self) { _ = try BreadthFirstSearch(store: store, name: "s", of: UInt32.self) }
+        #expect(throws: DiskCollectionsError.self) { _ = try store.set("s", of: UInt64.self) }
+        // Removing the search frees its name and its levels.
+        try store.removeCollection("s")
+        let again = try BreadthFirstSearch(store: store, name: "s", of: UInt64.self)
+        #expect(try again.completedLevels.isEmpty)
     }
 }

@@ -232,6 +232,12 @@ public struct SearchOptions: Sendable, Hashable {
     /// The default budget, 32 MiB.
     public static let defaultMemory = 32 << 20
 
+    /// What a search's process holds in the heap beside ``memory``: the Swift runtime and
+    /// Foundation (about 2 MiB), the worker threads' stacks and LMDB's transaction state. A process
+    /// that runs only a search stays under `memory + heapSlack` bytes of RssAnon (measured in
+    /// docs/search.md and checked by the tests).
+    public static let heapSlack = 8 << 20
+
     public init(undirected: Bool = false, memory: Int = SearchOptions.defaultMemory,
                 parallelism: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.undirected = undirected
