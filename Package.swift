@@ -45,13 +45,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // docs/search.md's complete example: a search of a puzzle of its own (Towers of Hanoi, four pegs).
+        .executableTarget(name: "hanoi-search", dependencies: ["DiskCollections"], path: "Examples/HanoiSearch"),
         // A helper process for tests that must crash, fork or be killed.
         .executableTarget(name: "LMDBTestHelper", dependencies: ["LMDB"], path: "Tests/LMDBTestHelper"),
         // A process of its own for memory measurements (RssAnon) that parallel tests would disturb.
         .executableTarget(name: "MemoryProbe", dependencies: ["DiskCollections"], path: "Tests/MemoryProbe"),
         .target(name: "TestSupport", dependencies: ["DiskCollections"], path: "Tests/TestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport", "LMDBTestHelper"]),
-        .testTarget(name: "DiskCollectionsTests", dependencies: ["DiskCollections", "LMDB", "TestSupport", "SearchPuzzles", "diskcoll", "MemoryProbe"]),
+        .testTarget(name: "DiskCollectionsTests", dependencies: ["DiskCollections", "LMDB", "TestSupport", "SearchPuzzles", "diskcoll", "MemoryProbe", "hanoi-search"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -224,3 +224,84 @@ extension BreadthFirstSearchTests {
         #expect(try again.completedLevels.isEmpty)
     }
 }
+
+extension BreadthFirstSearchTests {
+    @Test func membershipDepthAndShortestPathsFromTheStoredLevels() throws {
+        let fixture = try StoreFixture()
+        let puzzle = SlidingTile.eightPuzzle
+        let bfs = try BreadthFirstSearch(store: fixture.store, name: "8", of: UInt64.self,
+                                         options: .init(undirected: true, memory: 4 << 20, keepsAllLevels: true))
+        let successors: @Sendable (UInt64, (UInt64) -> Void) -> Void = { s, emit in puzzle.forEachSuccessor(of: s, emit) }
+        try bfs.run(from: [puzzle.start], successors: successors)
+        var hardest: [UInt64] = []
+        try bfs.forEachState(atDepth: 31) { hardest.append($0) }
+        #expect(hardest.count == 2)
+        for target in hardest {
+            #expect(try bfs.depth(of: target) == 31)
+            #expect(try bfs.contains(target, atDepth: 31))
+            #expect(try !bfs.contains(target, atDepth: 30))
+            let path = try #require(try bfs.path(to: target, predecessors: successors))
+            #expect(path.count == 32 && path.first == puzzle.start && path.last == target)
+            for (a, b) in zip(path, path.dropFirst()) {
+                var isMove = false
+                successors(a) { if $0 == b { isMove = true } }
+                #expect(isMove)
+            }
+        }
+        #expect(try bfs.path(to: puzzle.start, predecessors: successors) == [puzzle.start])
+        #expect(try bfs.path(to: 0, predecessors: successors) == nil)  // not a board
+        #expect(try bfs.depth(of: 0) == nil)
+        // Resuming with the other choice of levels would find old levels missing.
+        let other = try BreadthFirstSearch(store: fixture.store, name: "8", of: UInt64.self, options: .init(undirected: true))
+        #expect(throws: DiskCollectionsError.self) { try other.run(from: [puzzle.start], successors: successors) }
+    }
+
+    @Test func anUndirectedSearchWithoutItsOldLevelsCannotRebuildPaths() throws {
+        let fixture = try StoreFixture()
+        let puzzle = Pancake(6)
+        let successors: @Sendable (UInt64, (UInt64) -> Void) -> Void = { s, emit in puzzle.forEachSuccessor(of: s, emit) }
+        let bfs = try BreadthFirstSearch(store: fixture.store, name: "p", of: UInt64.self, options: .init(undirected: true))
+        try bfs.run(from: [puzzle.start], successors: successors)
+        do {
+            _ = try bfs.path(to: puzzle.start, predecessors: successors)
+            Issue.record("expected an error")
+        } catch let DiskCollectionsError.invalidSearch(_, reason) {
+            #expect(reason.contains("keepsAllLevels: true"))
+        }
+    }
+
+    @Test func containsAgreesWithTheInHeapLevelsAcrossBlockBoundaries() throws {
+        let n: UInt64 = 1_000_000
+        let successors = RandomGraph.directed(n: n, seed: 9)
+        let expected = RandomGraph.inHeap(from: Array(0..<64), successors)
+        let fixture = try StoreFixture()
+        let bfs = try BreadthFirstSearch(store: fixture.store, name: "g", of: UInt64.self, options: .init(undirected: false))
+        try bfs.run(from: Array(0..<64), successors: successors)
+        let depth = expected.indices.max { expected[$0].count < expected[$1].count }!
+        let members = Set(expected[depth])
+        #expect(members.count > 50_000)  // dozens of blocks
+        // Every block's first and last states, states inside blocks, and the gaps between them.
+        var probes = Array(expected[depth].enumerated().filter { $0.offset % 5 == 0 }.map(\.element))
+        probes += probes.flatMap { [$0 &- 1, $0 + 1] } + [0, n, n + 1]
+        var generator = SplitMix64(seed: 4)
+        probes += (0..<5_000).map { _ in generator.next() % n }
+        for s in probes { #expect(try bfs.contains(s, atDepth: depth) == members.contains(s), "\(s)") }
+        #expect(try bfs.contains(.max, atDepth: depth) == false)
+        // Paths in a directed graph walk back through the predecessors.
+        var reverse: [UInt64: [UInt64]] = [:]
+        for level in expected { for s in level { successors(s) { reverse[$0, default: []].append(s) } } }
+        let target = expected[expected.count - 1][0]
+        let path = try #require(try bfs.path(to: target) { s, emit in reverse[s, default: []].forEach(emit) })
+        #expect(path.count == expected.count && path.first! < 64 && path.last == target)
+        // A wrong predecessor function is an error, not a wrong path.
+        #expect(throws: DiskCollectionsError.self) { _ = try bfs.path(to: target) { _, _ in } }
+    }
+
+    @Test func theDocumentedExampleProgramBuildsAndRuns() throws {
+        let dir = TemporaryDirectory("hanoi")
+        let result = try run(builtExecutable("hanoi-search"), [dir.appending("store"), "6"])
+        #expect(result.status == 0, "\(result.standardOutput)")
+        #expect(result.standardOutput.contains("4096 states (4^6 = 4096), greatest depth 17"))
+        #expect(result.standardOutput.contains("a shortest solution takes 17 moves"))  // Frame–Stewart for 6 disks
+    }
+}

@@ -121,15 +121,20 @@ public final class BreadthFirstSearch<State: FixedWidthDiskKey & Sendable> {
                 throw DiskCollectionsError.invalidSearch(search: name, reason:
                     "it was started from \(stored.startCount) other start state(s); resume it from the same ones, or remove it first (store.removeCollection)")
             }
+            guard !options.undirected || (stored.keepsAllLevels ?? false) == options.keepsAllLevels else {
+                throw DiskCollectionsError.invalidSearch(search: name, reason:
+                    "it was started with keepsAllLevels: \(stored.keepsAllLevels ?? false); resume it with the same option, or remove it first (store.removeCollection)")
+            }
             meta = stored
         } else {
             meta = SearchMeta(state: State.diskKeyCodec, undirected: options.undirected,
-                              startCount: fingerprint.count, startHash: fingerprint.hash)
+                              startCount: fingerprint.count, startHash: fingerprint.hash,
+                              keepsAllLevels: options.undirected ? options.keepsAllLevels : nil)
             fresh = true
         }
         if meta.finished { return Result(levels: meta.levels, seconds: meta.seconds) }
         let engine = SearchEngine(environment: store.environment, name: name, metaDatabase: metaDatabase, meta: meta,
-                                  undirected: options.undirected, memory: options.memory, parallelism: options.parallelism,
+                                  undirected: options.undirected, keepsAllLevels: options.storesEveryLevel, memory: options.memory, parallelism: options.parallelism,
                                   successors: engineSuccessors, progress: progress)
         defer { AllocatorStatistics.giveFreeMemoryBack() }
         try engine.discardIncompleteLevel()
@@ -161,14 +166,90 @@ public final class BreadthFirstSearch<State: FixedWidthDiskKey & Sendable> {
     public func forEachState(atDepth depth: Int, _ body: (State) throws -> Void) throws {
         let levelName = SearchEngine.levelName(name, depth)
         guard let db = try store.environment.read({ txn in try txn.openDatabase(levelName, create: false) }) else {
-            throw DiskCollectionsError.invalidSearch(search: name, reason:
-                "level \(depth) is not stored (an undirected search keeps only its last two levels; completed: \(try completedLevels.count))")
+            throw try missingLevel(depth)
         }
         let reader = try StateBlockReader(environment: store.environment, database: db, bufferStates: 1 << 14)
         while !reader.isExhausted {
             try body(try Self.decode(reader.head))
             try reader.advance()
         }
+    }
+
+    /// Whether `state` is one of the states at `depth`.
+    ///
+    /// - Throws: ``DiskCollectionsError/invalidSearch(search:reason:)`` if the level is not (or no
+    ///   longer) stored.
+    /// - Complexity: one B-tree seek and the decode of one block (at most about 2,000 states).
+    public func contains(_ state: State, atDepth depth: Int) throws -> Bool {
+        let levelName = SearchEngine.levelName(name, depth)
+        let encoded = Self.encode(state)
+        return try store.environment.read { txn in
+            guard let db = try txn.openDatabase(levelName, create: false) else { throw try self.missingLevel(depth) }
+            return try StateBlocks.contains(encoded, in: db, txn)
+        }
+    }
+
+    /// The depth at which the search first reached `state`, or `nil` if it did not (or has not yet).
+    ///
+    /// Needs every level (a directed search, or ``SearchOptions/keepsAllLevels``); in an undirected
+    /// search without them, only the last two levels are looked at and earlier states give `nil`.
+    /// - Complexity: one seek per stored level.
+    public func depth(of state: State) throws -> Int? {
+        let levels = try completedLevels.count
+        for depth in 0..<levels where try levelIsStored(depth) {
+            if try contains(state, atDepth: depth) { return depth }
+        }
+        return nil
+    }
+
+    /// A shortest path from a start state to `target`: `[start, …, target]`, or `nil` if the
+    /// search did not reach `target`.
+    ///
+    /// Walks back from `target`, one level at a time, to a predecessor that lies on the level before.
+    /// `predecessors` calls its argument with every state that has a move *to* its state: in an
+    /// undirected search that is the successor function itself.
+    /// - Throws: ``DiskCollectionsError/invalidSearch(search:reason:)`` if the levels are not all stored
+    ///   (an undirected search needs ``SearchOptions/keepsAllLevels``) or if no predecessor of a state
+    ///   lies on the level before (a `predecessors` that is not the inverse of the successors); what
+    ///   `predecessors` throws.
+    /// - Complexity: one seek per predecessor tried, at most the path's length times the branching.
+    public func path(to target: State, predecessors: (State, (State) -> Void) throws -> Void) throws -> [State]? {
+        let levels = try completedLevels.count
+        guard try levels == 0 || levelIsStored(0) else {
+            throw DiskCollectionsError.invalidSearch(search: name, reason:
+                "its early levels are not stored; run the undirected search with keepsAllLevels: true to rebuild paths")
+        }
+        guard let depth = try depth(of: target) else { return nil }
+        var path = [target]
+        var current = target
+        for d in stride(from: depth - 1, through: 0, by: -1) {
+            var found: State?
+            var failure: (any Error)?
+            try predecessors(current) { candidate in
+                guard found == nil, failure == nil else { return }
+                do {
+                    if try self.contains(candidate, atDepth: d) { found = candidate }
+                } catch { failure = error }
+            }
+            if let failure { throw failure }
+            guard let found else {
+                throw DiskCollectionsError.invalidSearch(search: name, reason:
+                    "no predecessor of a state at depth \(d + 1) is at depth \(d); predecessors must list every state with a move to the given one")
+            }
+            path.append(found)
+            current = found
+        }
+        return path.reversed()
+    }
+
+    private func levelIsStored(_ depth: Int) throws -> Bool {
+        let levelName = SearchEngine.levelName(name, depth)
+        return try store.environment.read { txn in try txn.openDatabase(levelName, create: false) != nil }
+    }
+
+    private func missingLevel(_ depth: Int) throws -> DiskCollectionsError {
+        .invalidSearch(search: name, reason:
+            "level \(depth) is not stored (an undirected search keeps only its last two levels unless keepsAllLevels is set; completed: \(try completedLevels.count))")
     }
 
     // MARK: State encoding
@@ -238,12 +319,21 @@ public struct SearchOptions: Sendable, Hashable {
     /// docs/search.md and checked by the tests).
     public static let heapSlack = 8 << 20
 
+    /// Keep every level of an undirected search, not only the last two, so that
+    /// ``BreadthFirstSearch/path(to:predecessors:)`` can rebuild a path to any state. A directed
+    /// search always keeps every level. Costs one to three bytes a state on disk.
+    public var keepsAllLevels: Bool
+
     public init(undirected: Bool = false, memory: Int = SearchOptions.defaultMemory,
-                parallelism: Int = ProcessInfo.processInfo.activeProcessorCount) {
+                parallelism: Int = ProcessInfo.processInfo.activeProcessorCount, keepsAllLevels: Bool = false) {
         self.undirected = undirected
         self.memory = memory
         self.parallelism = parallelism
+        self.keepsAllLevels = keepsAllLevels
     }
+
+    /// Whether the search keeps every level, as it does when it is directed or asked to.
+    var storesEveryLevel: Bool { !undirected || keepsAllLevels }
 }
 
 /// What a ``BreadthFirstSearch`` found.
@@ -316,4 +406,6 @@ struct SearchMeta: Codable, Hashable {
     var finished = false
     /// Seconds spent, over all runs.
     var seconds: Double = 0
+    /// Whether an undirected search keeps its old levels (absent in metadata written before the option).
+    var keepsAllLevels: Bool?
 }

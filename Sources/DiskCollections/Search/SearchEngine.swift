@@ -24,6 +24,8 @@ final class SearchEngine {
     let environment: Environment
     let name: String
     let undirected: Bool
+    /// Keep levels older than the last two (always for a directed search).
+    let keepsAllLevels: Bool
     let memory: Int
     let parallelism: Int
     let successors: Successors
@@ -32,13 +34,14 @@ final class SearchEngine {
     let metaDatabase: Database
     var meta: SearchMeta
 
-    init(environment: Environment, name: String, metaDatabase: Database, meta: SearchMeta, undirected: Bool,
+    init(environment: Environment, name: String, metaDatabase: Database, meta: SearchMeta, undirected: Bool, keepsAllLevels: Bool,
          memory: Int, parallelism: Int, successors: @escaping Successors, progress: ((SearchProgress) -> Void)?) {
         self.environment = environment
         self.name = name
         self.metaDatabase = metaDatabase
         self.meta = meta
         self.undirected = undirected
+        self.keepsAllLevels = keepsAllLevels
         self.memory = memory
         self.parallelism = parallelism
         self.successors = successors
@@ -125,7 +128,7 @@ final class SearchEngine {
                 } else {
                     meta.levels.append(count)
                     meta.completedDepth = depth
-                    if undirected, depth >= 2, let old = try txn.openExistingDatabase(SearchEngine.levelName(name, depth - 2)) {
+                    if !keepsAllLevels, depth >= 2, let old = try txn.openExistingDatabase(SearchEngine.levelName(name, depth - 2)) {
                         try txn.clear(old, deleteDatabase: true)
                     }
                 }
@@ -134,6 +137,10 @@ final class SearchEngine {
                 }
                 try saveMeta(txn)
             }
+            // The store commits without fsync by default (a killed process loses nothing); one fsync a
+            // level makes the completed levels survive a machine crash too, at a cost that is small
+            // beside writing the level.
+            try environment.sync()
             report(.levelCompleted, depth: depth, expanded: meta.levels[depth - 1], newStates: count, seconds: seconds)
         }
     }

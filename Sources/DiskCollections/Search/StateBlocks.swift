@@ -245,3 +245,34 @@ final class StateBlockReader {
         if n == 0 { isExhausted = true } else { head = buffer[0] }
     }
 }
+
+extension StateBlocks {
+    /// Whether `state` is in the unprefixed block database `database`: one seek to the last block
+    /// whose first state is at most `state`, then a decode of that block.
+    static func contains(_ state: UInt64, in database: Database, _ txn: Transaction) throws -> Bool {
+        try txn.withCursor(database) { cursor in
+            let key = withUnsafeBytes(of: state.bigEndian) { Array($0) }
+            let atLeast = try key.withUnsafeBytes { k in try cursor.seek(atLeast: k) }
+            if let atLeast, atLeast.key.elementsEqual(key) { return true }
+            guard let block = try (atLeast == nil ? cursor.last() : cursor.previous()) else { return false }
+            guard block.key.count == 8 else {
+                throw DiskCollectionsError.corrupt(collection: "", detail: "a search block key of \(block.key.count) bytes")
+            }
+            var current = loadBigEndian64(block.key.baseAddress!)
+            var delta: UInt64 = 0
+            var shift: UInt64 = 0
+            for byte in block.value {
+                delta |= UInt64(byte & 0x7f) &<< shift
+                if byte & 0x80 == 0 {
+                    current &+= delta
+                    if current >= state { return current == state }
+                    delta = 0
+                    shift = 0
+                } else {
+                    shift += 7
+                }
+            }
+            return false
+        }
+    }
+}
