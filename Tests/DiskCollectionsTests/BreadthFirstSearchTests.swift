@@ -305,3 +305,26 @@ extension BreadthFirstSearchTests {
         #expect(result.standardOutput.contains("a shortest solution takes 17 moves"))  // Frame–Stewart for 6 disks
     }
 }
+
+extension BreadthFirstSearchTests {
+    @Test func aDeepSearchThatOutgrowsTheStoresDatabasesSaysWhatToDoAndResumes() throws {
+        let dir = TemporaryDirectory()
+        let line: @Sendable (UInt32, (UInt32) -> Void) -> Void = { s, emit in if s < 40 { emit(s + 1) } }
+        do {
+            let store = try Store(at: dir.path, maximumCollections: 20)
+            defer { store.close() }
+            let bfs = try BreadthFirstSearch(store: store, name: "line", of: UInt32.self, options: .init(undirected: false))
+            do {
+                try bfs.run(from: [0], successors: line)
+                Issue.record("expected an error")
+            } catch let DiskCollectionsError.invalidSearch(_, reason) {
+                #expect(reason.contains("larger maximumCollections"))
+            }
+            #expect(try (10..<20).contains(bfs.completedLevels.count))
+        }
+        let store = try Store(at: dir.path, maximumCollections: 100)
+        defer { store.close() }
+        let bfs = try BreadthFirstSearch(store: store, name: "line", of: UInt32.self, options: .init(undirected: false))
+        #expect(try bfs.run(from: [0], successors: line).levels == Array(repeating: 1, count: 41))
+    }
+}

@@ -58,7 +58,13 @@ final class SearchEngine {
     func levelDatabase(_ depth: Int, create: Bool) throws -> Database? {
         let name = SearchEngine.levelName(self.name, depth)
         if !create { return try environment.read { txn in try txn.openDatabase(name, create: false) } }
-        return try environment.write { txn in try txn.openDatabase(name) }
+        do {
+            return try environment.write { txn in try txn.openDatabase(name) }
+        } catch let error as LMDBError where error.code == .databasesFull {
+            // Each stored level is a named database; a deep search that keeps every level runs out.
+            throw DiskCollectionsError.invalidSearch(search: self.name, reason:
+                "level \(depth) needs one more LMDB database than the store allows; a search that keeps every level (directed, or keepsAllLevels) needs one per level: open the store with a larger maximumCollections (e.g. Store(at:maximumCollections: \(max(512, 2 * depth))))) and run again to resume")
+        }
     }
 
     func runsDatabase() throws -> Database {
