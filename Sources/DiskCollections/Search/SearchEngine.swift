@@ -266,42 +266,60 @@ final class SearchEngine {
     /// `subtracting` (also ascending).
     /// - Complexity: O(n log k) for n states in k inputs, plus one ordered pass over each subtrahend.
     static func merge(_ inputs: [StateBlockReader], subtracting visited: [StateBlockReader], into writer: StateBlockWriter) throws {
-        var heap = inputs.filter { !$0.isExhausted }
-        // A binary min-heap on each reader's head.
-        func siftDown(_ start: Int) {
-            var i = start
-            let n = heap.count
-            while true {
-                let l = 2 * i + 1
-                if l >= n { return }
-                var m = l
-                if l + 1 < n, heap[l + 1].head < heap[l].head { m = l + 1 }
-                if heap[m].head >= heap[i].head { return }
-                heap.swapAt(i, m)
-                i = m
-            }
+        // A binary min-heap of (head, reader). The readers are held unretained (the arrays keep them
+        // alive) so that the per-state loop does no reference counting.
+        struct Entry {
+            var head: UInt64
+            let reader: Unmanaged<StateBlockReader>
         }
-        for i in stride(from: heap.count / 2, through: 0, by: -1) { siftDown(i) }
-        var hasLast = false
-        var last: UInt64 = 0
-        while !heap.isEmpty {
-            let top = heap[0]
-            let state = top.head
-            try top.advance()
-            if top.isExhausted {
-                heap[0] = heap[heap.count - 1]
-                heap.removeLast()
+        var heap = inputs.filter { !$0.isExhausted }.map { Entry(head: $0.head, reader: .passUnretained($0)) }
+        let subtrahends = visited.map { Unmanaged.passUnretained($0) }
+        try withExtendedLifetime((inputs, visited)) {
+            try heap.withUnsafeMutableBufferPointer { h in
+                var n = h.count
+                func siftDown(_ start: Int) {
+                    var i = start
+                    let entry = h[i]
+                    while true {
+                        let l = 2 * i + 1
+                        if l >= n { break }
+                        var m = l
+                        if l + 1 < n, h[l + 1].head < h[l].head { m = l + 1 }
+                        if h[m].head >= entry.head { break }
+                        h[i] = h[m]
+                        i = m
+                    }
+                    h[i] = entry
+                }
+                for i in stride(from: n / 2, through: 0, by: -1) where n > 0 { siftDown(i) }
+                var hasLast = false
+                var last: UInt64 = 0
+                while n > 0 {
+                    let state = h[0].head
+                    let exhausted = try h[0].reader._withUnsafeGuaranteedRef { r in
+                        try r.advance()
+                        h[0].head = r.head
+                        return r.isExhausted
+                    }
+                    if exhausted {
+                        n -= 1
+                        h[0] = h[n]
+                    }
+                    if n > 1 { siftDown(0) }
+                    if hasLast && state == last { continue }
+                    hasLast = true
+                    last = state
+                    var seen = false
+                    for v in subtrahends {
+                        seen = try v._withUnsafeGuaranteedRef { v in
+                            while !v.isExhausted && v.head < state { try v.advance() }
+                            return !v.isExhausted && v.head == state
+                        }
+                        if seen { break }
+                    }
+                    if !seen { try writer.append(state) }
+                }
             }
-            if !heap.isEmpty { siftDown(0) }
-            if hasLast && state == last { continue }
-            hasLast = true
-            last = state
-            var seen = false
-            for v in visited {
-                while !v.isExhausted && v.head < state { try v.advance() }
-                if !v.isExhausted && v.head == state { seen = true; break }
-            }
-            if !seen { try writer.append(state) }
         }
     }
 }

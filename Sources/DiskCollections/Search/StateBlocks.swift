@@ -26,20 +26,24 @@ enum StateBlocks {
 /// ``StateBlocks/commitBytes`` in its own write transaction.
 ///
 /// Not thread-safe: one writer, used by the engine's coordinating thread only.
+///
+/// The hot properties skip dynamic exclusivity checks (`@exclusivity(unchecked)`): one thread uses a
+/// writer or reader at a time and no access to one overlaps another (no `inout` of a property
+/// across a call), so the checks could never fire; they cost a third of the merge's time.
 final class StateBlockWriter {
     private let environment: Environment
     private let database: Database
     private let prefix: UInt32?
     private let keyWidth: Int
     /// Pending blocks: key then value, one after the other; `entries` marks where each starts.
-    private var pending: [UInt8] = []
-    private var entries: [(start: Int, valueCount: Int)] = []
-    private var blockFirst: UInt64 = 0
-    private var blockValueCount = 0
-    private var previous: UInt64 = 0
-    private var inBlock = false
+    @exclusivity(unchecked) private var pending: [UInt8] = []
+    @exclusivity(unchecked) private var entries: [(start: Int, valueCount: Int)] = []
+    @exclusivity(unchecked) private var blockFirst: UInt64 = 0
+    @exclusivity(unchecked) private var blockValueCount = 0
+    @exclusivity(unchecked) private var previous: UInt64 = 0
+    @exclusivity(unchecked) private var inBlock = false
     /// States written so far.
-    private(set) var count = 0
+    @exclusivity(unchecked) private(set) var count = 0
 
     init(environment: Environment, database: Database, prefix: UInt32? = nil) {
         self.environment = environment
@@ -131,14 +135,14 @@ final class StateBlockReader {
     private let prefix: UInt32?
     private let capacity: Int
     private let buffer: UnsafeMutablePointer<UInt64>
-    private var filled = 0
-    private var index = 0
+    @exclusivity(unchecked) private var filled = 0
+    @exclusivity(unchecked) private var index = 0
     /// The key of the last block decoded, to seek past on the next refill.
-    private var resumeKey: [UInt8]
-    private var started = false
-    private(set) var isExhausted = false
+    @exclusivity(unchecked) private var resumeKey: [UInt8]
+    @exclusivity(unchecked) private var started = false
+    @exclusivity(unchecked) private(set) var isExhausted = false
     /// The current state; valid while `!isExhausted`.
-    private(set) var head: UInt64 = 0
+    @exclusivity(unchecked) private(set) var head: UInt64 = 0
 
     init(environment: Environment, database: Database, prefix: UInt32? = nil, bufferStates: Int) throws {
         self.environment = environment
