@@ -97,11 +97,15 @@ public struct Pancake: Puzzle {
         case 9: return [1, 8, 56, 391, 2278, 10666, 38015, 93585, 132697, 79379, 5804]
         case 10: return [1, 9, 72, 575, 3963, 22825, 106461, 377863, 919365, 1309756, 814678, 73232]
         case 11: return [1, 10, 90, 809, 6429, 43891, 252737, 1174766, 4126515, 9981073, 14250471, 9123648, 956354, 6]
+        case 12: return [1, 11, 110, 1099, 9883, 77937, 533397, 3064788, 14141929, 49337252, 118420043, 169332213,
+                         111050066, 13032704, 167]
+        case 13: return [1, 12, 132, 1451, 14556, 130096, 1030505, 7046318, 40309555, 184992275, 639783475,
+                         1525125357, 2183056566, 1458653648, 186874852, 2001]
         default: return nil
         }
     }
 
-    public var source: String { count <= 11 ? "OEIS A092113" : "OEIS A058986 (depth) and \(count)! (states)" }
+    public var source: String { count <= 13 ? "OEIS A092113" : "OEIS A058986 (depth) and \(count)! (states)" }
 
     @inlinable
     public func forEachSuccessor(of state: UInt64, _ body: (UInt64) throws -> Void) rethrows {

@@ -73,4 +73,45 @@ import TestSupport
         #expect(visit?["depth"] as? Int == 2)
         #expect(visit?["path"] as? [String] == ["a", "b"])
     }
+
+    @Test func pythonReadsASearchsLevelsAndMetadata() throws {
+        let dir = TemporaryDirectory()
+        var expected: [UInt64] = []
+        var levels: [Int] = []
+        do {
+            let store = try Store(at: dir.path)
+            // Sparse states, so that deltas take several LEB128 bytes and blocks split.
+            let bfs = try BreadthFirstSearch(store: store, name: "sparse", of: UInt64.self, options: .init(undirected: false))
+            levels = try bfs.run(from: [1]) { s, emit in
+                if s < 1 << 40 { emit(s &* 3 &+ 1); emit(s &* 5 &+ 77_777) }
+            }.levels
+            try bfs.forEachState(atDepth: levels.indices.max { levels[$0] < levels[$1] }!) { expected.append($0) }
+            store.close()
+        }
+        let script = #"""
+        import json, sys, lmdb
+        env = lmdb.open(sys.argv[1], max_dbs=300, readonly=True, lock=False)
+        with env.begin() as txn:
+            meta = json.loads(txn.get(b"meta", db=env.open_db(b"sparse", txn=txn, create=False)))
+            depth = max(range(len(meta["levels"])), key=lambda d: meta["levels"][d])
+            db = env.open_db(b"__search.sparse.level.%d" % depth, txn=txn, create=False)
+            def states():
+                for key, value in txn.cursor(db=db):
+                    state = int.from_bytes(key[-8:], "big"); yield state
+                    delta = shift = 0
+                    for byte in value:
+                        delta |= (byte & 0x7F) << shift; shift += 7
+                        if byte < 0x80:
+                            state += delta; yield state
+                            delta = shift = 0
+            print(json.dumps({"levels": meta["levels"], "finished": meta["finished"], "last": list(states())}))
+        """#
+        let result = try run("/usr/bin/env", ["python3", "-c", script, dir.path])
+        #expect(result.status == 0, "python failed: \(result.standardError)")
+        let out = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any] ?? [:]
+        #expect(out["levels"] as? [Int] == levels)
+        #expect(out["finished"] as? Bool == true)
+        #expect((out["last"] as? [NSNumber])?.map(\.uint64Value) == expected)
+        #expect(expected.count > 2_000)
+    }
 }
