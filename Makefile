@@ -15,9 +15,9 @@ deps:
 		|| python3 -m pip install --quiet --disable-pip-version-check --break-system-packages lmdb cbor2; \
 	fi
 
-## demo: write a million entries to a store and read them back.
+## demo: the README's main job: a breadth-first search of the 11-pancake stacks on disk, then in the heap.
 demo: deps
-	swift run -c release diskcoll demo
+	swift run -c release diskcoll search pancake 11 --compare-heap
 
 ## test: the whole test suite.
 test: deps

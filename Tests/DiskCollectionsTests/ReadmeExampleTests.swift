@@ -1,4 +1,5 @@
 import DiskCollections
+import SearchPuzzles
 import Testing
 import TestSupport
 
@@ -29,5 +30,24 @@ import TestSupport
         #expect(next == 3)
         #expect(try parent.count == 3 && costs.isEmpty && postings.isEmpty)
         #expect(try store.collections().map(\.name) == ["costs", "frontier", "parent", "postings", "visited"])
+    }
+
+    @Test func theReadmeSearchExampleDoesWhatItSays() throws {
+        let dir = TemporaryDirectory()
+        let pancakes = Pancake(7)
+        let start = pancakes.start
+        @Sendable func successors(of s: UInt64) -> [UInt64] {
+            var out: [UInt64] = []
+            pancakes.forEachSuccessor(of: s) { out.append($0) }
+            return out
+        }
+
+        let store = try Store(at: dir.appending("pancake12.store"))
+        let search = try BreadthFirstSearch(store: store, name: "pancake12", of: UInt64.self,
+                                            options: .init(undirected: true, memory: 200 << 20))
+        let result = try search.run(from: [start]) { state, emit in      // runs on every core
+            for next in successors(of: state) { emit(next) }
+        }
+        #expect(result.levels == pancakes.depthTable)   // new states per depth
     }
 }
