@@ -22,7 +22,8 @@ def main():
     print("| search | states | disk time | heap time | time ratio | disk peak RssAnon | heap peak RssAnon | peak ratio | disk final | heap final | store at its largest | disk states/s | table |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     points = []
-    for name, r in data["runs"].items():
+    order = lambda item: (item[0].rstrip("0123456789-"), sum(item[1]["levels"]))
+    for name, r in sorted(data["runs"].items(), key=order):
         d, h = r["disk"], r.get("heap")
         states = sum(r["levels"])
         row = [name, f"{states:,}", f"{d['seconds']:.1f} s", f"{h['seconds']:.1f} s" if h else "—",

@@ -32,6 +32,12 @@ if [ "${PANCAKE12:-0}" = 1 ]; then
     else add pancake-12 pancake 12 --memory 200MB; fi
 fi
 
+# INCLUDE="name=report.json ...": reports of runs made separately (e.g. a long pancake 12), added as is.
+for item in ${INCLUDE:-}; do
+    cp "${item#*=}" "$tmp/${item%%=*}.json"
+    runs+=("${item%%=*}")
+done
+
 python3 - "$tmp" "$out" "${runs[@]}" <<'PY'
 import json, os, subprocess, sys, datetime
 tmp, out, names = sys.argv[1], sys.argv[2], sys.argv[3:]
