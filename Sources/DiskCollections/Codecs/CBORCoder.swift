@@ -34,16 +34,65 @@ public struct CBORDecoder {
 // MARK: Encoding
 
 /// A tree being built: containers are reference boxes so nested containers can fill them later.
+///
+/// A container's children live in the box's own stored arrays, appended in place: keeping them in an
+/// enum payload (taken out, appended to, put back) copied the array on every append, which made
+/// encoding quadratic (10 s for 40k elements).
 final class CBORBox {
-    enum Content { case empty, item(CBOR), array([CBORBox]), map([(String, CBORBox)]) }
-    var content: Content = .empty
+    enum Kind { case empty, item, array, map }
+    private(set) var kind: Kind = .empty
+    private var value: CBOR = .null
+    /// The elements of an array, or the values of a map (in encoding order).
+    private var children: [CBORBox] = []
+    /// The keys of a map, parallel to `children`.
+    private var keys: [String] = []
+
+    var count: Int { kind == .array ? children.count : 0 }
+
+    func set(_ item: CBOR) {
+        kind = .item
+        value = item
+        children = []
+        keys = []
+    }
+
+    func becomeMap() {
+        guard kind != .map else { return }
+        kind = .map
+        children = []
+        keys = []
+    }
+
+    func becomeArray() {
+        guard kind != .array else { return }
+        kind = .array
+        children = []
+        keys = []
+    }
+
+    /// A new value under `key` of this map (a detached box if this is not a map).
+    func child(forKey key: String) -> CBORBox {
+        let child = CBORBox()
+        if kind == .map {
+            keys.append(key)
+            children.append(child)
+        }
+        return child
+    }
+
+    /// A new element at the end of this array (a detached box if this is not an array).
+    func appendChild() -> CBORBox {
+        let child = CBORBox()
+        if kind == .array { children.append(child) }
+        return child
+    }
 
     var item: CBOR {
-        switch content {
+        switch kind {
         case .empty: return .null
-        case .item(let i): return i
-        case .array(let a): return .array(a.map(\.item))
-        case .map(let m): return .map(m.map { (.text($0.0), $0.1.item) })
+        case .item: return value
+        case .array: return .array(children.map(\.item))
+        case .map: return .map(zip(keys, children).map { (.text($0), $1.item) })
         }
     }
 }
@@ -90,34 +139,29 @@ final class CBOREncoderImpl: Encoder, SingleValueEncodingContainer {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if case .map = box.content {} else { box.content = .map([]) }
+        box.becomeMap()
         return KeyedEncodingContainer(KeyedContainer<Key>(box: box, codingPath: codingPath))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if case .array = box.content {} else { box.content = .array([]) }
+        box.becomeArray()
         return UnkeyedContainer(box: box, codingPath: codingPath)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer { self }
 
-    func encodeNil() throws { box.content = .item(.null) }
-    func encode<T: Encodable>(_ value: T) throws { box.content = .item(try CBOREncoding.item(value, codingPath: codingPath)) }
+    func encodeNil() throws { box.set(.null) }
+    func encode<T: Encodable>(_ value: T) throws { box.set(try CBOREncoding.item(value, codingPath: codingPath)) }
 
     struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         let box: CBORBox
         let codingPath: [any CodingKey]
 
-        func child(_ key: Key) -> CBORBox {
-            let child = CBORBox()
-            guard case .map(var pairs) = box.content else { return child }
-            pairs.append((key.stringValue, child))
-            box.content = .map(pairs)
-            return child
-        }
-        mutating func encodeNil(forKey key: Key) throws { child(key).content = .item(.null) }
+        func child(_ key: Key) -> CBORBox { box.child(forKey: key.stringValue) }
+        mutating func encodeNil(forKey key: Key) throws { child(key).set(.null) }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-            child(key).content = .item(try CBOREncoding.item(value, codingPath: codingPath + [key]))
+            let item = try CBOREncoding.item(value, codingPath: codingPath + [key])
+            child(key).set(item)
         }
         mutating func nestedContainer<N: CodingKey>(keyedBy: N.Type, forKey key: Key) -> KeyedEncodingContainer<N> {
             CBOREncoderImpl(codingPath: codingPath + [key], box: child(key)).container(keyedBy: N.self)
@@ -132,18 +176,12 @@ final class CBOREncoderImpl: Encoder, SingleValueEncodingContainer {
     struct UnkeyedContainer: UnkeyedEncodingContainer {
         let box: CBORBox
         let codingPath: [any CodingKey]
-        var count: Int {
-            if case .array(let a) = box.content { return a.count }
-            return 0
-        }
-        func child() -> CBORBox {
-            let child = CBORBox()
-            if case .array(var items) = box.content { items.append(child); box.content = .array(items) }
-            return child
-        }
-        mutating func encodeNil() throws { child().content = .item(.null) }
+        var count: Int { box.count }
+        func child() -> CBORBox { box.appendChild() }
+        mutating func encodeNil() throws { child().set(.null) }
         mutating func encode<T: Encodable>(_ value: T) throws {
-            child().content = .item(try CBOREncoding.item(value, codingPath: codingPath))
+            let item = try CBOREncoding.item(value, codingPath: codingPath)
+            child().set(item)
         }
         mutating func nestedContainer<N: CodingKey>(keyedBy: N.Type) -> KeyedEncodingContainer<N> {
             CBOREncoderImpl(codingPath: codingPath, box: child()).container(keyedBy: N.self)
