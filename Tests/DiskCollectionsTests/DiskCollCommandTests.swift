@@ -47,3 +47,13 @@ import TestSupport
         #expect(demo.standardOutput.contains("checksum matches"))
     }
 }
+
+/// The test harness itself: a child that writes more than a pipe holds to stderr must not deadlock.
+@Suite struct SubprocessTests {
+    @Test func aChildWithMuchOnBothPipesFinishes() throws {
+        let result = try run("/bin/sh", ["-c", "head -c 300000 /dev/zero | tr '\\0' e >&2; head -c 200000 /dev/zero | tr '\\0' o; exit 3"])
+        #expect(result.status == 3)
+        #expect(result.standardError.utf8.count == 300_000)
+        #expect(result.standardOutput.utf8.count == 200_000)
+    }
+}

@@ -53,11 +53,24 @@ public func run(_ executable: String, _ arguments: [String], input: String? = ni
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
+    // Read both pipes at once: a child that fills the stderr pipe (a crash backtrace is larger than
+    // a pipe's 64 KiB) while we wait for stdout's end would block forever.
+    let errBox = DataBox()
+    let errReader = Thread { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); errBox.done.signal() }
+    errReader.start()
     let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    errBox.done.wait()
+    let errData = errBox.data
     process.waitUntilExit()
     return ProcessResult(status: process.terminationStatus,
                          signalled: process.terminationReason == .uncaughtSignal,
                          standardOutput: String(decoding: outData, as: UTF8.self),
                          standardError: String(decoding: errData, as: UTF8.self))
+}
+
+/// The standard error of a child, read on a thread of its own.
+private final class DataBox: @unchecked Sendable {
+    // `data` is written by the reader thread before it signals `done`, and read only after `wait()`.
+    var data = Data()
+    let done = DispatchSemaphore(value: 0)
 }
