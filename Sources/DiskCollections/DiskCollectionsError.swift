@@ -17,6 +17,9 @@ public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvert
     /// A ``BreadthFirstSearch`` cannot run as asked: a state type wider than 8 bytes, an option out of
     /// range, or a resume with other start states or options than the stored search's.
     case invalidSearch(search: String, reason: String)
+    /// A change (a write, or creating a collection) inside ``Store/read(_:)``: a read transaction
+    /// cannot hold it, and committing it apart would hide it from the enclosing read.
+    case writeInsideRead
 
     public var description: String {
         switch self {
@@ -34,6 +37,8 @@ public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvert
             return "collection '\(name)' has format version \(version); this library reads up to \(supported). Upgrade DiskCollections."
         case let .invalidSearch(name, reason):
             return "search '\(name)': \(reason)."
+        case .writeInsideRead:
+            return "a change was made inside store.read { }, which cannot hold it; use store.write { } for a block that reads and writes."
         }
     }
 

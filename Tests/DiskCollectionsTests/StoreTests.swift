@@ -4,6 +4,31 @@ import Testing
 import TestSupport
 
 @Suite struct StoreTests {
+    /// Regression: a write inside `store.read { }` committed in a transaction of its own, invisible to
+    /// the enclosing read. Now it is a typed error and nothing changes.
+    @Test func aChangeInsideAReadIsATypedErrorAndChangesNothing() throws {
+        let fixture = try StoreFixture()
+        let store = fixture.store
+        let map = try store.map("m", key: UInt64.self, value: UInt64.self)
+        let queue = try store.queue("q", of: UInt64.self)
+        try map.setValue(1, forKey: 1)
+        try store.read { () throws in
+            #expect(throws: DiskCollectionsError.writeInsideRead) { try map.setValue(2, forKey: 2) }
+            #expect(throws: DiskCollectionsError.writeInsideRead) { try map.removeValue(forKey: 1) }
+            #expect(throws: DiskCollectionsError.writeInsideRead) { try queue.append(5) }
+            #expect(throws: DiskCollectionsError.writeInsideRead) { try store.write { try map.setValue(3, forKey: 3) } }
+            #expect(throws: DiskCollectionsError.writeInsideRead) { _ = try store.set("new", of: UInt64.self) }
+            #expect(try map[1] == 1)
+        }
+        #expect(try map.count == 1 && map[2] == nil && map[3] == nil && queue.isEmpty)
+        #expect(try store.collections().map(\.name) == ["m", "q"])
+        // Reading inside a write still joins it.
+        try store.write { () throws in
+            try map.setValue(4, forKey: 4)
+            #expect(try store.read { try map[4] } == 4)
+        }
+    }
+
     struct Oops: Error {}
 
     @Test func reopeningAsAnotherTypeIsATypedError() throws {

@@ -99,8 +99,10 @@ public final class Store {
     ///
     /// `body` may run more than once (when the file's map must grow); keep its effects inside the store.
     @discardableResult
+    /// - Throws: ``DiskCollectionsError/writeInsideRead`` inside a ``read(_:)``.
     public func write<R>(_ body: () throws -> R) throws -> R {
         if currentWrite != nil { return try body() }
+        if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
         try flush()
         return try environment.write { txn in
             currentWrite = txn
@@ -110,7 +112,8 @@ public final class Store {
     }
 
     /// Runs `body` in one read transaction: every read in it sees the same snapshot. Inside a
-    /// ``write(_:)`` it joins the write and sees its changes.
+    /// ``write(_:)`` it joins the write and sees its changes. Changes inside it throw
+    /// ``DiskCollectionsError/writeInsideRead``: use ``write(_:)`` for a block that reads and writes.
     @discardableResult
     public func read<R>(_ body: () throws -> R) throws -> R {
         if currentWrite != nil || currentRead != nil { return try body() }
@@ -134,6 +137,7 @@ public final class Store {
     @inlinable @inline(__always)
     func withWrite<R>(_ body: (Transaction) throws -> R) throws -> R {
         if let txn = currentWrite { return try body(txn) }
+        if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
         if cache != nil { try flush() }
         return try environment.write { txn in
             currentWrite = txn
