@@ -30,7 +30,7 @@ public struct DiskArray<Element: DiskValue> {
     }
 
     /// The number of elements. O(1).
-    public var count: Int { get throws { try store.withRead { txn in try txn.count(database) } } }
+    public var count: Int { get throws { try store.withRead(database) { txn in try txn.count(database) } } }
 
     /// Whether the array is empty. O(1).
     public var isEmpty: Bool { get throws { try count == 0 } }
@@ -39,7 +39,7 @@ public struct DiskArray<Element: DiskValue> {
     /// - Throws: ``DiskCollectionsError/indexOutOfRange(collection:index:count:)``.
     public subscript(index: Int) -> Element {
         get throws {
-            try store.withRead { txn in
+            try store.withRead(database) { txn in
                 guard index >= 0, let e = try withUnsafeBytes(of: UInt64(index).bigEndian, { k in
                     try txn.get(database, key: k) { v in try decoding(name) { try Element(diskValueBytes: v) } }
                 }) else {
@@ -53,7 +53,7 @@ public struct DiskArray<Element: DiskValue> {
     /// Replaces the element at `index`. O(log n).
     /// - Throws: ``DiskCollectionsError/indexOutOfRange(collection:index:count:)``.
     public func set(_ element: Element, at index: Int) throws {
-        try store.withWrite { txn in
+        try store.withWrite(database) { txn in
             let n = try txn.count(database)
             guard index >= 0 && index < n else {
                 throw DiskCollectionsError.indexOutOfRange(collection: name, index: index, count: n)
@@ -71,7 +71,7 @@ public struct DiskArray<Element: DiskValue> {
 
     /// Appends every element of `elements` in one transaction (`MDB_APPEND`): a bulk load.
     public func append<S: Sequence>(contentsOf elements: S) throws where S.Element == Element {
-        try store.withWrite { txn in
+        try store.withWrite(database) { txn in
             var index = UInt64(try txn.count(database))
             for element in elements {
                 try withUnsafeBytes(of: index.bigEndian) { k in
@@ -85,7 +85,7 @@ public struct DiskArray<Element: DiskValue> {
     /// Removes and returns the last element, or `nil` if the array is empty. O(log n).
     @discardableResult
     public func removeLast() throws -> Element? {
-        try store.withWrite { txn in
+        try store.withWrite(database) { txn in
             let n = try txn.count(database)
             guard n > 0 else { return nil }
             return try withUnsafeBytes(of: UInt64(n - 1).bigEndian) { k in
@@ -97,7 +97,7 @@ public struct DiskArray<Element: DiskValue> {
     }
 
     /// Removes every element.
-    public func removeAll() throws { try store.withWrite { txn in try txn.clear(database) } }
+    public func removeAll() throws { try store.withWrite(database) { txn in try txn.clear(database) } }
 
     /// The first element, or `nil`.
     public var first: Element? { get throws { try count > 0 ? self[0] : nil } }

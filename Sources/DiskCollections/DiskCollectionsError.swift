@@ -20,6 +20,8 @@ public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvert
     /// A change (a write, or creating a collection) inside ``Store/read(_:)``: a read transaction
     /// cannot hold it, and committing it apart would hide it from the enclosing read.
     case writeInsideRead
+    /// The collection was removed (``Store/removeCollection(_:)``) after this handle was opened.
+    case collectionRemoved(collection: String)
 
     public var description: String {
         switch self {
@@ -37,6 +39,8 @@ public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvert
             return "collection '\(name)' has format version \(version); this library reads up to \(supported). Upgrade DiskCollections."
         case let .invalidSearch(name, reason):
             return "search '\(name)': \(reason)."
+        case let .collectionRemoved(name):
+            return "collection '\(name)' was removed after this handle was opened; open it again from the store to create it anew."
         case .writeInsideRead:
             return "a change was made inside store.read { }, which cannot hold it; use store.write { } for a block that reads and writes."
         }

@@ -38,7 +38,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
             try key.withDiskKeyBytes { k in
                 try store.checkKey(k, name)
                 if store.usesCache { return try store.cachedValue(database, k, name) }
-                return try store.withRead { txn in
+                return try store.withRead(database) { txn in
                     try txn.get(database, key: k) { v in try decoding(name) { try Value(diskValueBytes: v) } }
                 }
             }
@@ -52,7 +52,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
             try store.checkKey(k, name)
             try value.withDiskValueBytes { v in
                 if store.usesCache { return try store.cachedWrite(database, k, v) }
-                try store.withWrite { txn in _ = try txn.put(database, key: k, value: v) }
+                try store.withWrite(database) { txn in _ = try txn.put(database, key: k, value: v) }
                 store.invalidate(database, k)
             }
         }
@@ -65,7 +65,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
     /// Later pairs win over earlier ones with the same key.
     @inlinable
     public func setValues<S: Sequence>(_ entries: S) throws where S.Element == (Key, Value) {
-        try store.withWrite { txn in
+        try store.withWrite(database) { txn in
             try txn.withCursor(database) { cursor in
                 // The largest key so far, in a fixed buffer, compared with memcmp: no allocation per entry.
                 var last = [UInt8](repeating: 0, count: store.maximumKeySize)
@@ -115,7 +115,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
                 return old
             }
             defer { store.invalidate(database, k) }
-            return try store.withWrite { txn in
+            return try store.withWrite(database) { txn in
                 let old = try txn.get(database, key: k) { v in try decoding(name) { try Value(diskValueBytes: v) } }
                 if old != nil { try txn.delete(database, key: k) }
                 return old
@@ -129,12 +129,12 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
         try key.withDiskKeyBytes { k in
             try store.checkKey(k, name)
             if store.usesCache { return try store.cachedContains(database, k) }
-            return try store.withRead { txn in try txn.contains(database, key: k) }
+            return try store.withRead(database) { txn in try txn.contains(database, key: k) }
         }
     }
 
     /// The number of entries. O(1).
-    public var count: Int { get throws { try store.withRead { txn in try txn.count(database) } } }
+    public var count: Int { get throws { try store.withRead(database) { txn in try txn.count(database) } } }
 
     /// Whether the map is empty. O(1).
     public var isEmpty: Bool { get throws { try count == 0 } }
@@ -147,7 +147,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
 
     /// Removes every entry.
     public func removeAll() throws {
-        try store.withWrite { txn in try txn.clear(database) }
+        try store.withWrite(database) { txn in try txn.clear(database) }
         store.invalidate(database)
     }
 

@@ -40,7 +40,7 @@ public struct DiskMultimap<Key: DiskKey, Value: DiskKey> {
     @discardableResult
     public func insert(_ value: Value, forKey key: Key) throws -> Bool {
         try withPair(key, value) { k, v in
-            try store.withWrite { txn in try txn.put(database, key: k, value: v, flags: .noDuplicate) }
+            try store.withWrite(database) { txn in try txn.put(database, key: k, value: v, flags: .noDuplicate) }
         }
     }
 
@@ -58,7 +58,7 @@ public struct DiskMultimap<Key: DiskKey, Value: DiskKey> {
     @discardableResult
     public func remove(_ value: Value, forKey key: Key) throws -> Bool {
         try withPair(key, value) { k, v in
-            try store.withWrite { txn in try txn.delete(database, key: k, value: v) }
+            try store.withWrite(database) { txn in try txn.delete(database, key: k, value: v) }
         }
     }
 
@@ -67,14 +67,14 @@ public struct DiskMultimap<Key: DiskKey, Value: DiskKey> {
     public func removeAll(forKey key: Key) throws -> Bool {
         try key.withDiskKeyBytes { k in
             try store.checkKey(k, name)
-            return try store.withWrite { txn in try txn.delete(database, key: k) }
+            return try store.withWrite(database) { txn in try txn.delete(database, key: k) }
         }
     }
 
     /// Whether `key` has `value`. O(log n).
     public func contains(_ value: Value, forKey key: Key) throws -> Bool {
         try withPair(key, value) { k, v in
-            try store.withRead { txn in try txn.withCursor(database) { c in try c.seek(k, value: v) != nil } }
+            try store.withRead(database) { txn in try txn.withCursor(database) { c in try c.seek(k, value: v) != nil } }
         }
     }
 
@@ -82,7 +82,7 @@ public struct DiskMultimap<Key: DiskKey, Value: DiskKey> {
     public func values(forKey key: Key) throws -> [Value] {
         try key.withDiskKeyBytes { k in
             try store.checkKey(k, name)
-            return try store.withRead { txn in
+            return try store.withRead(database) { txn in
                 try txn.withCursor(database) { cursor in
                     var out: [Value] = []
                     var entry = try cursor.seek(k)
@@ -100,20 +100,20 @@ public struct DiskMultimap<Key: DiskKey, Value: DiskKey> {
     public func count(forKey key: Key) throws -> Int {
         try key.withDiskKeyBytes { k in
             try store.checkKey(k, name)
-            return try store.withRead { txn in
+            return try store.withRead(database) { txn in
                 try txn.withCursor(database) { c in try c.seek(k) == nil ? 0 : c.duplicateCount() }
             }
         }
     }
 
     /// The number of key/value pairs. O(1).
-    public var count: Int { get throws { try store.withRead { txn in try txn.count(database) } } }
+    public var count: Int { get throws { try store.withRead(database) { txn in try txn.count(database) } } }
 
     /// Whether there are no pairs. O(1).
     public var isEmpty: Bool { get throws { try count == 0 } }
 
     /// Removes every pair.
-    public func removeAll() throws { try store.withWrite { txn in try txn.clear(database) } }
+    public func removeAll() throws { try store.withWrite(database) { txn in try txn.clear(database) } }
 
     /// Calls `body` with each key/value pair in key order, then value order, until it returns `false`.
     public func forEach(in bounds: DiskKeyBounds = .all, _ body: (Key, Value) throws -> Bool) throws {
@@ -124,7 +124,7 @@ public struct DiskMultimap<Key: DiskKey, Value: DiskKey> {
 
     /// The distinct keys in order.
     public func keys() throws -> [Key] {
-        try store.withRead { txn in
+        try store.withRead(database) { txn in
             try txn.withCursor(database) { cursor in
                 var out: [Key] = []
                 var entry = try cursor.first()

@@ -25,7 +25,7 @@ public struct DiskQueue<Element: DiskValue> {
     }
 
     /// The number of items. O(1).
-    public var count: Int { get throws { try store.withRead { txn in try txn.count(database) } } }
+    public var count: Int { get throws { try store.withRead(database) { txn in try txn.count(database) } } }
 
     /// Whether the queue is empty. O(1).
     public var isEmpty: Bool { get throws { try count == 0 } }
@@ -35,7 +35,7 @@ public struct DiskQueue<Element: DiskValue> {
 
     /// Adds every element of `elements` at the back, in order, in one transaction.
     public func append<S: Sequence>(contentsOf elements: S) throws where S.Element == Element {
-        try store.withWrite { txn in
+        try store.withWrite(database) { txn in
             try txn.withCursor(database) { cursor in
                 var next: UInt64 = try cursor.last().map { try UInt64(diskKeyBytes: $0.key) + 1 } ?? 0
                 for element in elements {
@@ -51,7 +51,7 @@ public struct DiskQueue<Element: DiskValue> {
     /// The item at the front, or `nil`, without removing it.
     public var first: Element? {
         get throws {
-            try store.withRead { txn in
+            try store.withRead(database) { txn in
                 try txn.withCursor(database) { cursor in
                     try cursor.first().map { e in try decoding(name) { try Element(diskValueBytes: e.value) } }
                 }
@@ -64,7 +64,7 @@ public struct DiskQueue<Element: DiskValue> {
 
     /// Removes and returns up to `maximum` items from the front, oldest first, in one transaction.
     public func popFirst(_ maximum: Int) throws -> [Element] {
-        try store.withWrite { txn in
+        try store.withWrite(database) { txn in
             try txn.withCursor(database) { cursor in
                 var out: [Element] = []
                 out.reserveCapacity(Swift.min(maximum, 4096))
@@ -80,7 +80,7 @@ public struct DiskQueue<Element: DiskValue> {
     }
 
     /// Removes every item.
-    public func removeAll() throws { try store.withWrite { txn in try txn.clear(database) } }
+    public func removeAll() throws { try store.withWrite(database) { txn in try txn.clear(database) } }
 
     /// The items in order, front first, without removing them.
     public func elements() throws -> [Element] {

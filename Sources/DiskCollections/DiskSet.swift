@@ -36,7 +36,7 @@ public struct DiskSet<Element: DiskKey> {
                 return true
             }
             defer { store.invalidate(database, k) }
-            return try store.withWrite { txn in try txn.put(database, key: k, value: empty, flags: .noOverwrite) }
+            return try store.withWrite(database) { txn in try txn.put(database, key: k, value: empty, flags: .noOverwrite) }
         }
     }
 
@@ -46,7 +46,7 @@ public struct DiskSet<Element: DiskKey> {
         try element.withDiskKeyBytes { k in
             try store.checkKey(k, name)
             if store.usesCache { return try store.cachedContains(database, k) }
-            return try store.withRead { txn in try txn.contains(database, key: k) }
+            return try store.withRead(database) { txn in try txn.contains(database, key: k) }
         }
     }
 
@@ -61,7 +61,7 @@ public struct DiskSet<Element: DiskKey> {
                 return true
             }
             defer { store.invalidate(database, k) }
-            return try store.withWrite { txn in try txn.delete(database, key: k) }
+            return try store.withWrite(database) { txn in try txn.delete(database, key: k) }
         }
     }
 
@@ -89,7 +89,7 @@ public struct DiskSet<Element: DiskKey> {
             }
         }
         encoded.sort { $0.0.lexicographicallyPrecedes($1.0) }
-        try store.withWrite { txn in
+        try store.withWrite(database) { txn in
             try txn.withCursor(database) { cursor in
                 var previous: [UInt8]? = nil
                 for (key, element) in encoded where key != previous {
@@ -105,14 +105,14 @@ public struct DiskSet<Element: DiskKey> {
     }
 
     /// The number of elements. O(1).
-    public var count: Int { get throws { try store.withRead { txn in try txn.count(database) } } }
+    public var count: Int { get throws { try store.withRead(database) { txn in try txn.count(database) } } }
 
     /// Whether the set is empty. O(1).
     public var isEmpty: Bool { get throws { try count == 0 } }
 
     /// Removes every element.
     public func removeAll() throws {
-        try store.withWrite { txn in try txn.clear(database) }
+        try store.withWrite(database) { txn in try txn.clear(database) }
         store.invalidate(database)
     }
 

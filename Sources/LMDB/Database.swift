@@ -3,7 +3,9 @@ import CLMDB
 /// A handle to one database (a B+tree) inside an ``Environment``: the unnamed main database or a named one.
 ///
 /// Handles are opened with ``Transaction/openDatabase(_:flags:create:)`` and stay valid until the
-/// environment closes. A `Database` is a small value: copy it freely; it does nothing by itself.
+/// environment closes or the database is deleted (``Transaction/clear(_:deleteDatabase:)``): after
+/// that every use of the handle throws ``LMDBError/Code/badDatabase``, also once another database
+/// has taken its slot. A `Database` is a small value: copy it freely; it does nothing by itself.
 /// Reading and writing go through a ``Transaction`` or a ``Cursor``.
 public struct Database: Hashable, Sendable {
     /// The name, or `nil` for the main database.
@@ -11,14 +13,18 @@ public struct Database: Hashable, Sendable {
     /// The flags the database was created with.
     public let flags: Flags
     @usableFromInline let handle: MDB_dbi
+    /// How many times the handle's slot had been deleted when this handle was opened: LMDB reuses a
+    /// deleted database's slot for the next database opened, so an old handle must not reach it.
+    @usableFromInline let generation: UInt32
 
     /// The handle's number, stable while the environment is open: a cheap identity for caches.
     @inlinable public var handleID: UInt32 { handle }
 
-    @usableFromInline init(name: String?, flags: Flags, handle: MDB_dbi) {
+    @usableFromInline init(name: String?, flags: Flags, handle: MDB_dbi, generation: UInt32 = 0) {
         self.name = name
         self.flags = flags
         self.handle = handle
+        self.generation = generation
     }
 
     /// Flags fixed when a database is created. The corresponding LMDB flags are `MDB_REVERSEKEY`,

@@ -100,6 +100,8 @@ public final class Environment {
     @exclusivity(unchecked) @usableFromInline var liveTransactions = 0
     @exclusivity(unchecked) @usableFromInline var writeInProgress = false
     @usableFromInline var databases: [String: Database] = [:]
+    /// Per handle slot, how many times a database in it was deleted (see ``Database``).
+    @exclusivity(unchecked) @usableFromInline var generations: [UInt32] = []
     @exclusivity(unchecked) @usableFromInline var spareReader: OpaquePointer?
     @usableFromInline let forkGeneration: Int
     private let identity: FileIdentity
@@ -116,6 +118,7 @@ public final class Environment {
         try Self.validate(options, path: path)
         self.path = path
         self.options = options
+        generations = Array(repeating: 0, count: options.maximumDatabases + 2)
         ForkWatch.install()
         self.forkGeneration = ForkWatch.generation.load(ordering: .relaxed)
 
@@ -386,5 +389,15 @@ public final class Environment {
         guard let env = handle else { throw LMDBError(code: .closed, operation: "copy \(path)") }
         try check(mdb_env_copy2(env, destination, compact ? UInt32(MDB_CP_COMPACT) : 0),
                   "mdb_env_copy2 to \(destination)")
+    }
+}
+
+extension Environment {
+    /// Whether `database` is still the database its handle was opened for: it was not deleted since.
+    /// One array load and compare.
+    @inlinable @inline(__always)
+    public func isCurrent(_ database: Database) -> Bool {
+        let slot = Int(database.handle)
+        return slot < generations.count ? generations[slot] == database.generation : database.generation == 0
     }
 }

@@ -98,7 +98,8 @@ public final class Transaction {
         try check(rc, "mdb_dbi_open(\(key))")
         var actual: UInt32 = 0
         try check(mdb_dbi_flags(handle, dbi, &actual), "mdb_dbi_flags(\(key))")
-        let db = Database(name: name, flags: Database.Flags(rawValue: actual & 0x7E), handle: dbi)
+        let generation = Int(dbi) < environment.generations.count ? environment.generations[Int(dbi)] : 0
+        let db = Database(name: name, flags: Database.Flags(rawValue: actual & 0x7E), handle: dbi, generation: generation)
         pendingDatabases[key] = db
         return db
     }
@@ -134,6 +135,7 @@ public final class Transaction {
     /// The B+tree statistics of `database`. The corresponding LMDB function is `mdb_stat`.
     public func statistics(_ database: Database) throws(LMDBError) -> Database.Statistics {
         var s = MDB_stat()
+        try checkCurrent(database, "mdb_stat")
         try check(mdb_stat(handle, database.handle, &s), "mdb_stat(\(database.name ?? "main"))")
         return Database.Statistics(s)
     }
@@ -143,6 +145,7 @@ public final class Transaction {
     @inlinable
     public func count(_ database: Database) throws(LMDBError) -> Int {
         var s = MDB_stat()
+        try checkCurrent(database, "mdb_stat")
         try check(mdb_stat(handle, database.handle, &s), "mdb_stat", database)
         return s.ms_entries
     }
@@ -150,8 +153,10 @@ public final class Transaction {
     /// Removes every entry of `database`; with `deleteDatabase`, removes the database itself and
     /// closes its handle. The corresponding LMDB function is `mdb_drop`.
     public func clear(_ database: Database, deleteDatabase: Bool = false) throws(LMDBError) {
+        try checkCurrent(database, "mdb_drop")
         try checkWrite(mdb_drop(handle, database.handle, deleteDatabase ? 1 : 0), "mdb_drop", database)
         if deleteDatabase {
+            if Int(database.handle) < environment.generations.count { environment.generations[Int(database.handle)] &+= 1 }
             let key = database.name ?? ""
             pendingDatabases[key] = nil
             environment.databases[key] = nil
@@ -300,6 +305,7 @@ public final class Transaction {
     @inlinable
     public func withCursor<R, E: Error>(_ database: Database, _ body: (Cursor) throws(E) -> R) throws -> R {
         var c: OpaquePointer?
+        try checkCurrent(database, "mdb_cursor_open")
         try check(mdb_cursor_open(handle, database.handle, &c), "mdb_cursor_open(\(database.name ?? "main"))")
         let cursor = Cursor(handle: c!, transaction: self, database: database)
         defer { cursor.close() }
@@ -314,6 +320,16 @@ public final class Transaction {
     func checkKey(_ key: UnsafeRawBufferPointer, _ database: Database, _ operation: StaticString) throws(LMDBError) {
         if _slowPath(key.count == 0 || key.count > maximumKeySize) {
             throw sizeError(what: "key", key.count, database, operation)
+        }
+        try checkCurrent(database, operation)
+    }
+
+    /// Throws `badDatabase` for a handle whose database was deleted (its slot may hold another now).
+    @inlinable @inline(__always)
+    func checkCurrent(_ database: Database, _ operation: StaticString) throws(LMDBError) {
+        if _slowPath(!environment.isCurrent(database)) {
+            throw LMDBError(code: .badDatabase, operation: "\(operation)(\(database.name ?? "main"))",
+                            detail: "the database was deleted; open it again")
         }
     }
 

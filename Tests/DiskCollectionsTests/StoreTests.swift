@@ -4,6 +4,43 @@ import Testing
 import TestSupport
 
 @Suite struct StoreTests {
+    /// Regression: after removing map `a` and creating map `b`, a write through the old `a` landed in
+    /// `b` (LMDB gave `b` the deleted database's slot). Now every use of a removed collection's handle
+    /// is a typed error, with the cache and without, and `b` is untouched.
+    @Test(arguments: [true, false])
+    func aRemovedCollectionsHandleNeverReachesAnother(cached: Bool) throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(at: dir.path, cacheBudget: cached ? .automatic : .disabled)
+        defer { store.close() }
+        let a = try store.map("a", key: UInt64.self, value: UInt64.self)
+        let s = try store.set("s", of: UInt64.self)
+        let q = try store.queue("q", of: UInt64.self)
+        try a.setValue(1, forKey: 1)
+        try s.insert(1)
+        try q.append(1)
+        for name in ["a", "s", "q"] { #expect(try store.removeCollection(name)) }
+        let b = try store.map("b", key: UInt64.self, value: UInt64.self)
+        let t = try store.set("t", of: UInt64.self)
+        try b.setValue(10, forKey: 10)
+        let removed = DiskCollectionsError.collectionRemoved(collection: "a")
+        #expect(throws: removed) { try a.setValue(2, forKey: 2) }
+        #expect(throws: removed) { try a.removeValue(forKey: 10) }
+        #expect(throws: removed) { _ = try a[10] }
+        #expect(throws: removed) { _ = try a.count }
+        #expect(throws: removed) { try store.write { try a.setValue(3, forKey: 3) } }
+        #expect(throws: DiskCollectionsError.collectionRemoved(collection: "s")) { try s.insert(5) }
+        #expect(throws: DiskCollectionsError.collectionRemoved(collection: "q")) { try q.append(5) }
+        #expect(throws: DiskCollectionsError.collectionRemoved(collection: "q")) { _ = try q.popFirst() }
+        try store.flush()
+        #expect(try b.count == 1 && b[10] == 10 && b[2] == nil && b[3] == nil)
+        #expect(try t.isEmpty)
+        // A collection made again under the old name is a new one; the old handle stays dead.
+        let a2 = try store.map("a", key: UInt64.self, value: UInt64.self)
+        try a2.setValue(7, forKey: 7)
+        #expect(throws: removed) { try a.setValue(8, forKey: 8) }
+        #expect(try a2.count == 1 && a2[7] == 7)
+    }
+
     /// Regression: a write inside `store.read { }` committed in a transaction of its own, invisible to
     /// the enclosing read. Now it is a typed error and nothing changes.
     @Test func aChangeInsideAReadIsATypedErrorAndChangesNothing() throws {

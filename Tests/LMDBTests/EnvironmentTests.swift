@@ -4,6 +4,32 @@ import Testing
 import TestSupport
 
 @Suite struct EnvironmentTests {
+    /// LMDB hands a deleted database's slot to the next database opened; an old handle must fail,
+    /// not reach the new database.
+    @Test func aDeletedDatabasesHandleIsRefusedAfterItsSlotIsReused() throws {
+        let dir = TemporaryDirectory()
+        let env = try Environment(path: dir.path)
+        let old = try env.write { txn in try txn.openDatabase("x")! }
+        try env.write { txn in try txn.clear(old, deleteDatabase: true) }
+        let new = try env.write { txn in try txn.openDatabase("y")! }
+        #expect(new.handleID == old.handleID)  // the slot was reused
+        #expect(!env.isCurrent(old) && env.isCurrent(new))
+        try env.write { (txn: Transaction) throws in
+            for attempt in 0..<3 {
+                let error = #expect(throws: LMDBError.self) {
+                    switch attempt {
+                    case 0: try txn.put(old, key: [1], value: [1])
+                    case 1: _ = try txn.count(old)
+                    default: try txn.withCursor(old) { _ in }
+                    }
+                }
+                #expect(error?.code == .badDatabase)
+            }
+            try txn.put(new, key: [2], value: [2])
+        }
+        try env.read { (txn: Transaction) throws in #expect(try txn.count(new) == 1) }
+    }
+
     @Test func keysOfZeroOneMaxAndOverMaxBytes() throws {
         let dir = TemporaryDirectory()
         let env = try Environment(path: dir.path)

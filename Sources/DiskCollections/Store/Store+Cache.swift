@@ -37,6 +37,7 @@ extension Store {
     @usableFromInline
     func cachedWrite(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws {
         guard let cache else { return }
+        try checkCurrent(database)
         guard !environment.options.readOnly else {
             throw LMDBError(code: .permissionDenied, operation: "write to read-only store \(path)")
         }
@@ -63,6 +64,7 @@ extension Store {
     func invalidate(_ database: Database) { cache?.forget(database: database.handleID) }
 
     private func cachedBytes(_ database: Database, _ key: UnsafeRawBufferPointer) throws -> CachedBytes? {
+        try checkCurrent(database)
         guard let cache else { return try environment.read { txn in try txn.get(database, key: key) { CachedBytes($0) } } }
         let cacheKey = CacheKey(database: database.handleID, bytes: CachedBytes(key))
         try cache.countOperation(self)

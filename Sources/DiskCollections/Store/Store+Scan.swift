@@ -9,7 +9,7 @@ extension Store {
     @inlinable @inline(__always)
     func withRawEntries<R>(_ database: Database, _ bounds: DiskKeyBounds, reverse: Bool,
                            _ body: (Cursor.Entries) throws -> R) throws -> R {
-        try withRead { txn in
+        try withRead(database) { txn in
             try txn.withCursor(database) { cursor in
                 try withOptionalBytes(bounds.lower) { lower in
                     try withOptionalBytes(bounds.upper) { upper in

@@ -153,6 +153,30 @@ public final class Store {
         return try environment.read(body)
     }
 
+    /// ``withWrite(_:)`` for the operations of the collection in `database`: a collection removed
+    /// since it was opened throws ``DiskCollectionsError/collectionRemoved(collection:)``.
+    @inlinable @inline(__always)
+    func withWrite<R>(_ database: Database, _ body: (Transaction) throws -> R) throws -> R {
+        try checkCurrent(database)
+        return try withWrite(body)
+    }
+
+    /// ``withRead(_:)`` for the operations of the collection in `database`.
+    @inlinable @inline(__always)
+    func withRead<R>(_ database: Database, _ body: (Transaction) throws -> R) throws -> R {
+        try checkCurrent(database)
+        return try withRead(body)
+    }
+
+    /// Throws ``DiskCollectionsError/collectionRemoved(collection:)`` if `database` was removed (its
+    /// LMDB slot may hold another collection now). One integer compare.
+    @inlinable @inline(__always)
+    func checkCurrent(_ database: Database) throws {
+        if _slowPath(!environment.isCurrent(database)) {
+            throw DiskCollectionsError.collectionRemoved(collection: database.name ?? "")
+        }
+    }
+
     /// The largest encoded key, in bytes.
     public var maximumKeySize: Int { environment.maximumKeySize }
 }
