@@ -20,6 +20,10 @@ public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvert
     /// A change (a write, or creating a collection) inside ``Store/read(_:)``: a read transaction
     /// cannot hold it, and committing it apart would hide it from the enclosing read.
     case writeInsideRead
+    /// A change to a store opened with `readOnly: true`.
+    case readOnlyStore(path: String)
+    /// An option of ``Store/init(at:durability:readOnly:maximumCollections:cacheBudget:)`` out of range.
+    case invalidOption(store: String, detail: String)
     /// The collection was removed (``Store/removeCollection(_:)``) after this handle was opened.
     case collectionRemoved(collection: String)
 
@@ -39,10 +43,29 @@ public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvert
             return "collection '\(name)' has format version \(version); this library reads up to \(supported). Upgrade DiskCollections."
         case let .invalidSearch(name, reason):
             return "search '\(name)': \(reason)."
+        case let .readOnlyStore(path):
+            return "the store at \(path) was opened read-only; open it with readOnly: false to change it."
+        case let .invalidOption(path, detail):
+            return "cannot open the store at \(path): \(detail)."
         case let .collectionRemoved(name):
             return "collection '\(name)' was removed after this handle was opened; open it again from the store to create it anew."
         case .writeInsideRead:
             return "a change was made inside store.read { }, which cannot hold it; use store.write { } for a block that reads and writes."
+        }
+    }
+
+    /// A `DecodingError` in words: what did not fit, and where in the value.
+    @usableFromInline static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined()
+            return p.isEmpty ? "the value" : "value" + p
+        }
+        switch error {
+        case let .typeMismatch(type, context): return "\(path(context)) is not a \(type) (\(context.debugDescription))"
+        case let .valueNotFound(type, context): return "\(path(context)) has no \(type)"
+        case let .keyNotFound(key, context): return "\(path(context)) has no field '\(key.stringValue)'"
+        case let .dataCorrupted(context): return "\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
         }
     }
 

@@ -1,9 +1,45 @@
 import DiskCollections
 import Foundation
+import LMDB
 import Testing
 import TestSupport
 
 @Suite struct StoreTests {
+    /// Regression: a stored Codable value that does not fit the type asked for escaped as a raw
+    /// `DecodingError`; it is the library's `corrupt` error naming the collection and the field.
+    @Test func aCodableMismatchIsACorruptErrorNamingTheCollection() throws {
+        struct Old: CodableDiskValue { var x: String }
+        struct New: CodableDiskValue { var x: Int; var y: Int }
+        let dir = TemporaryDirectory()
+        do {
+            let store = try Store(at: dir.path)
+            try store.write { try store.map("points", key: UInt64.self, value: Old.self).setValue(Old(x: "a"), forKey: 1) }
+            store.close()
+        }
+        // The type was changed under the same codec name: rename the recorded codec as a renamed type would.
+        do {
+            let env = try Environment(path: dir.path, options: .init(maximumDatabases: 300))
+            defer { env.close() }
+            try env.write { txn in
+                let catalog = try txn.openDatabase("__diskcollections_catalog")!
+                let record = String(decoding: try txn.get(catalog, key: Array("points".utf8))!, as: UTF8.self)
+                try txn.put(catalog, key: Array("points".utf8), value: Array(record.replacingOccurrences(of: "cbor:Old", with: "cbor:New").utf8))
+            }
+        }
+        let store = try Store(at: dir.path, cacheBudget: .disabled)
+        defer { store.close() }
+        let points = try store.map("points", key: UInt64.self, value: New.self)
+        for read in [{ _ = try points[1] }, { try points.withEntries { entries in for _ in entries {} } }] as [() throws -> Void] {
+            do {
+                try read()
+                Issue.record("expected an error")
+            } catch let DiskCollectionsError.corrupt(collection, detail) {
+                #expect(collection == "points")
+                #expect(detail.contains("x"), "\(detail)")
+            }
+        }
+    }
+
     /// Regression: after removing map `a` and creating map `b`, a write through the old `a` landed in
     /// `b` (LMDB gave `b` the deleted database's slot). Now every use of a removed collection's handle
     /// is a typed error, with the cache and without, and `b` is untouched.
@@ -83,8 +119,7 @@ import TestSupport
     @Test func anImpossibleCollectionCountIsATypedError() throws {
         let dir = TemporaryDirectory()
         for count in [-1, 32_767, Int.max] {
-            let error = #expect(throws: LMDBError.self) { try Store(at: dir.path + "/s", maximumCollections: count) }
-            #expect(error?.code == .invalidArgument)
+            let error = #expect(throws: DiskCollectionsError.self) { try Store(at: dir.path + "/s", maximumCollections: count) }
             #expect(error.map { "\($0)".contains("maximumCollections is \(count)") } == true)
         }
         #expect(try Store(at: dir.path + "/s", maximumCollections: 0).collections().isEmpty)
@@ -93,8 +128,8 @@ import TestSupport
     @Test func anImpossibleCacheBudgetIsATypedError() throws {
         let dir = TemporaryDirectory()
         for budget in [CacheBudget.bytes(-1), .memoryLimit(0), .memoryLimit(-(1 << 30))] {
-            let error = #expect(throws: LMDBError.self) { try Store(at: dir.path + "/s", cacheBudget: budget) }
-            #expect(error?.code == .invalidArgument)
+            let error = #expect(throws: DiskCollectionsError.self) { try Store(at: dir.path + "/s", cacheBudget: budget) }
+            #expect(error.map { "\($0)".contains("is not a size") } == true)
         }
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/s"))
     }
@@ -158,8 +193,9 @@ import TestSupport
         let store = try Store(at: dir.path, readOnly: true)
         let map = try store.map("m", key: Int.self, value: Int.self)
         #expect(try map[5] == 5)
-        let error = #expect(throws: LMDBError.self) { try map.setValue(1, forKey: 1) }
-        #expect(error?.code == .permissionDenied)
+        #expect(throws: DiskCollectionsError.readOnlyStore(path: dir.path)) { try map.setValue(1, forKey: 1) }
+        #expect(throws: DiskCollectionsError.readOnlyStore(path: dir.path)) { try store.write { try map.removeValue(forKey: 5) } }
+        #expect(try map[5] == 5)
     }
 
     @Test func storeReadSeesOneSnapshotAndWriteJoinsNested() throws {

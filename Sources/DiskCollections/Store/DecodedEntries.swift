@@ -87,7 +87,7 @@ extension Store {
         let failure = DecodeFailure()
         let result = try withRawEntries(database, bounds, reverse: reverse) { try body($0, failure) }
         if let error = failure.error {
-            throw (error as? DiskCollectionsError)?.naming(collection) ?? error
+            try decoding(collection) { () throws -> Void in throw error }  // names the collection
         }
         return result
     }

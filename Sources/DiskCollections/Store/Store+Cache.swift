@@ -39,7 +39,7 @@ extension Store {
         guard let cache else { return }
         try checkCurrent(database)
         guard !environment.options.readOnly else {
-            throw LMDBError(code: .permissionDenied, operation: "write to read-only store \(path)")
+            throw DiskCollectionsError.readOnlyStore(path: path)
         }
         if let value, value.count > WriteBuffer.largestBufferedValue {
             // A large value would crowd the buffer out: write it now, after what is buffered.

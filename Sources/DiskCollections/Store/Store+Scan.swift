@@ -59,5 +59,11 @@ func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) t
 /// Decodes with the collection's name in any error.
 @inlinable @inline(__always)
 func decoding<T>(_ collection: String, _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as DiskCollectionsError { throw error.naming(collection) }
+    do { return try body() } catch let error as DiskCollectionsError {
+        throw error.naming(collection)
+    } catch let error as DecodingError {
+        // A Codable value whose stored CBOR does not fit the type: the library's own error, naming
+        // the collection and where in the value the mismatch is.
+        throw DiskCollectionsError.corrupt(collection: collection, detail: DiskCollectionsError.describe(error))
+    }
 }

@@ -53,18 +53,17 @@ public final class Store {
     ///     memory (`.automatic`, the default), a fixed `.bytes(n)`, the governor under a `.memoryLimit(n)`,
     ///     or `.disabled`. See docs/memory.md. The cache assumes this process is the only one writing the
     ///     store; disable it when several processes write at once.
-    /// - Throws: ``LMDBError`` (`alreadyOpen` if this process has the store open, `permissionDenied`, …).
+    /// - Throws: ``DiskCollectionsError/invalidOption(store:detail:)`` for an option out of range;
+    ///   ``LMDBError`` from LMDB (`alreadyOpen` if this process has the store open, `permissionDenied`, …).
     public init(at path: String, durability: Durability = .noSync, readOnly: Bool = false,
                 maximumCollections: Int = 256, cacheBudget: CacheBudget = .automatic) throws {
         self.path = path
         guard (0..<32_767).contains(maximumCollections) else {
-            throw LMDBError(code: .invalidArgument, operation: "open store \(path)",
-                            detail: "maximumCollections is \(maximumCollections); use 0 to 32766")
+            throw DiskCollectionsError.invalidOption(store: path, detail: "maximumCollections is \(maximumCollections); use 0 to 32766")
         }
         switch cacheBudget {
         case .bytes(let n) where n < 0, .memoryLimit(let n) where n <= 0:
-            throw LMDBError(code: .invalidArgument, operation: "open store \(path)",
-                            detail: "cacheBudget \(cacheBudget) is not a size; use a positive number of bytes")
+            throw DiskCollectionsError.invalidOption(store: path, detail: "cacheBudget \(cacheBudget) is not a size; use a positive number of bytes")
         default: break
         }
         if case .disabled = cacheBudget { cache = nil } else { cache = StoreCache(mode: cacheBudget) }
@@ -103,6 +102,7 @@ public final class Store {
     public func write<R>(_ body: () throws -> R) throws -> R {
         if currentWrite != nil { return try body() }
         if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
+        if environment.options.readOnly { throw DiskCollectionsError.readOnlyStore(path: path) }
         try flush()
         return try environment.write { txn in
             currentWrite = txn
@@ -138,6 +138,7 @@ public final class Store {
     func withWrite<R>(_ body: (Transaction) throws -> R) throws -> R {
         if let txn = currentWrite { return try body(txn) }
         if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
+        if environment.options.readOnly { throw DiskCollectionsError.readOnlyStore(path: path) }
         if cache != nil { try flush() }
         return try environment.write { txn in
             currentWrite = txn
