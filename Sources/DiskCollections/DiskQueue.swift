@@ -11,6 +11,14 @@ import LMDB
 /// Stored as sequence numbers (`UInt64`, big-endian) to values: `append` adds after the last number,
 /// `popFirst` takes the first. No separate head or tail record exists, so a crash can never leave them
 /// out of step with the items. Costs: O(log n) per item; bulk forms share one transaction.
+///
+/// **Buffering.** Outside ``Store/write(_:)`` and ``Store/read(_:)`` (with the store's cache on),
+/// `append` and `popFirst` are buffered like the maps' point writes: appends wait in memory (their
+/// sequence numbers assigned there) and `popFirst` serves a batch of items read ahead, recording the
+/// deletions; both are committed in one transaction when the queue's buffer passes 1 MiB, when the
+/// store's write buffer flushes, before any transaction, scan or other use of the queue, and at
+/// ``Store/flush()``, ``Store/checkpoint()`` and ``Store/close()``. `count` and `isEmpty` are answered
+/// from the buffer. A process crash loses what was buffered since the last flush, as for maps.
 public struct DiskQueue<Element: DiskValue> {
     /// The store holding the queue.
     public let store: Store
@@ -25,7 +33,12 @@ public struct DiskQueue<Element: DiskValue> {
     }
 
     /// The number of items. O(1).
-    public var count: Int { get throws { try store.withRead(database) { txn in try txn.count(database) } } }
+    public var count: Int {
+        get throws {
+            if store.usesCache { return try store.queueBuffer(database).count }
+            return try store.withRead(database) { txn in try txn.count(database) }
+        }
+    }
 
     /// Whether the queue is empty. O(1).
     public var isEmpty: Bool { get throws { try count == 0 } }
@@ -35,6 +48,10 @@ public struct DiskQueue<Element: DiskValue> {
 
     /// Adds every element of `elements` at the back, in order, in one transaction.
     public func append<S: Sequence>(contentsOf elements: S) throws where S.Element == Element {
+        if store.usesCache {
+            for element in elements { try store.bufferedAppend(database, element.withDiskValueBytes { Array($0) }) }
+            return
+        }
         try store.withWrite(database) { txn in
             try txn.withCursor(database) { cursor in
                 var next: UInt64 = try cursor.last().map { try UInt64(diskKeyBytes: $0.key) + 1 } ?? 0
@@ -64,7 +81,14 @@ public struct DiskQueue<Element: DiskValue> {
 
     /// Removes and returns up to `maximum` items from the front, oldest first, in one transaction.
     public func popFirst(_ maximum: Int) throws -> [Element] {
-        try store.withWrite(database) { txn in
+        if store.usesCache {
+            var out: [Element] = []
+            while out.count < maximum, let bytes = try store.bufferedPopFirst(database) {
+                out.append(try decoding(name) { try bytes.withUnsafeBytes { try Element(diskValueBytes: $0) } })
+            }
+            return out
+        }
+        return try store.withWrite(database) { txn in
             try txn.withCursor(database) { cursor in
                 var out: [Element] = []
                 out.reserveCapacity(Swift.min(maximum, 4096))

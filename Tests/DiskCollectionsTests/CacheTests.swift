@@ -236,6 +236,9 @@ import TestSupport
         #expect(try map.entries().allSatisfy { $0.value == $0.key &* 3 })
         #expect(try map[10_000] == nil)
         #expect(try store.set("s", of: UInt64.self).contains(7))
+        let queue = try store.queue("q", of: UInt64.self)
+        #expect(try queue.count == 4_000)
+        #expect(try queue.elements() == Array(1_000..<5_000))
     }
 
     struct DiskFullOutput: Decodable {

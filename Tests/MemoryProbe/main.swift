@@ -76,10 +76,16 @@ case "crash":
     let store = try Store(at: args[2])
     let map = try store.map("m", key: UInt64.self, value: UInt64.self)
     let set = try store.set("s", of: UInt64.self)
+    let queue = try store.queue("q", of: UInt64.self)
     for i in 0..<UInt64(10_000) { try map.setValue(i &* 3, forKey: i) }
+    // The queue: 5,000 appended and 1,000 popped through its buffer, flushed with the map.
+    for i in 0..<UInt64(5_000) { try queue.append(i) }
+    for _ in 0..<1_000 { _ = try queue.popFirst() }
     try store.flush()
     try store.write { try set.insert(7) }
     for i in UInt64(10_000)..<10_100 { try map.setValue(i, forKey: i) }
+    for i in UInt64(5_000)..<5_100 { try queue.append(i) }  // buffered only: lost
+    for _ in 0..<10 { _ = try queue.popFirst() }            // buffered only: not applied
     kill(getpid(), SIGKILL)
 case "diskfull":
     // A flush that fails part-way: the file may not grow past 12 MiB (RLIMIT_FSIZE, as a full disk

@@ -43,14 +43,14 @@ extension Store {
         }
         if let value, value.count > WriteBuffer.largestBufferedValue {
             // A large value would crowd the buffer out: write it now, after what is buffered.
-            try cache.flush(environment)
+            try flushBuffers()
             try environment.write { txn in _ = try txn.put(database, key: key, value: value) }
             invalidate(database, key)
             return
         }
         cache.buffer(database.handleID, key, value)
         try cache.countOperation(self)
-        if cache.needsFlush { try cache.flush(environment) }
+        if cache.needsFlush { try flushBuffers() }
     }
 
     /// Forgets `key` in the cache after a write that went straight to LMDB.

@@ -95,6 +95,7 @@ extension Store {
             guard try txn.delete(catalog, key: Array(name.utf8)) else { return false }
             if let db = try txn.openExistingDatabase(name) {
                 invalidate(db)
+                queueBuffers[db.handleID] = nil
                 try txn.clear(db, deleteDatabase: true)
             }
             let internalPrefix = SearchEngine.internalPrefix(name)

@@ -36,6 +36,8 @@ public final class Store {
     @exclusivity(unchecked) @usableFromInline var currentRead: Transaction?
     /// The cache of point operations and the memory governor, or `nil` with ``CacheBudget/disabled``.
     @usableFromInline let cache: StoreCache?
+    /// The buffered state of each queue used outside transactions, by database handle.
+    @exclusivity(unchecked) @usableFromInline var queueBuffers: [UInt32: QueueBuffer] = [:]
 
     /// The name of the database that records each collection's kind and types.
     public static let catalogName = "__diskcollections_catalog"
@@ -90,7 +92,13 @@ public final class Store {
 
     /// Writes the write-back buffer to LMDB (committed, not yet synced to disk).
     public func flush() throws {
-        if let cache, currentWrite == nil, currentRead == nil { try cache.flush(environment) }
+        if currentWrite == nil, currentRead == nil { try flushBuffers() }
+    }
+
+    /// Commits the write buffer and the queues' buffered appends and pops.
+    func flushBuffers() throws {
+        if let cache { try cache.flush(environment) }
+        if !queueBuffers.isEmpty { try flushQueues() }
     }
 
     /// Runs `body` in one write transaction: every collection change in it commits together when it
@@ -159,6 +167,7 @@ public final class Store {
     @inlinable @inline(__always)
     func withWrite<R>(_ database: Database, _ body: (Transaction) throws -> R) throws -> R {
         try checkCurrent(database)
+        if !queueBuffers.isEmpty { try settleQueue(database, forget: true) }
         return try withWrite(body)
     }
 
@@ -166,6 +175,7 @@ public final class Store {
     @inlinable @inline(__always)
     func withRead<R>(_ database: Database, _ body: (Transaction) throws -> R) throws -> R {
         try checkCurrent(database)
+        if !queueBuffers.isEmpty { try settleQueue(database, forget: false) }
         return try withRead(body)
     }
 

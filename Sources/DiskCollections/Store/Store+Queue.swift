@@ -1,0 +1,161 @@
+import LMDB
+
+/// The buffered state of one ``DiskQueue`` outside transactions: appends not yet committed, a batch of
+/// committed items read ahead, and how many of those were popped (deleted at the next flush).
+///
+/// The queue's committed items always come before its pending appends (their sequence numbers are
+/// larger), so FIFO order holds: `popFirst` serves the read-ahead batch, then reads the next batch,
+/// and only when no committed item is left takes pending appends, which then never reach the disk.
+/// A flush deletes the popped items from the front and appends the pending ones with `MDB_APPEND`,
+/// in one write transaction. Not thread-safe: owned by its store.
+@usableFromInline final class QueueBuffer {
+    let database: Database
+    /// The sequence number the next append gets.
+    var nextSequence: UInt64 = 0
+    /// Committed items not yet popped (read ahead or not).
+    var committedRemaining = 0
+    /// Committed items popped since the last flush: they are the first ones on disk.
+    var poppedCommitted = 0
+    /// Read-ahead batch of committed items, and the next one to pop.
+    var ahead: [[UInt8]] = []
+    var aheadIndex = 0
+    /// The first sequence number the next read-ahead starts from.
+    var aheadFrom: UInt64 = 0
+    /// Appends not yet committed, oldest first, their sequence numbers consecutive from
+    /// `pendingFirstSequence`; `pendingIndex` of them were already popped.
+    var pending: [[UInt8]] = []
+    var pendingIndex = 0
+    var pendingFirstSequence: UInt64 = 0
+    var pendingBytes = 0
+
+    /// Items a read-ahead fetches at once.
+    static let batch = 1024
+    /// Pending bytes (values plus per-item overhead) at which the queue flushes by itself.
+    static let flushBytes = 1 << 20
+
+    init(database: Database) { self.database = database }
+
+    var count: Int { committedRemaining + pending.count - pendingIndex }
+    var hasChanges: Bool { poppedCommitted > 0 || pendingIndex < pending.count }
+}
+
+extension Store {
+    /// The buffered state of the queue in `database`, loaded on first use.
+    func queueBuffer(_ database: Database) throws -> QueueBuffer {
+        if let q = queueBuffers[database.handleID] { return q }
+        try checkCurrent(database)
+        let q = QueueBuffer(database: database)
+        try environment.read { txn in
+            q.committedRemaining = try txn.count(database)
+            try txn.withCursor(database) { cursor in
+                if let first = try cursor.first() { q.aheadFrom = try UInt64(diskKeyBytes: first.key) }
+                if let last = try cursor.last() { q.nextSequence = try UInt64(diskKeyBytes: last.key) + 1 }
+            }
+        }
+        q.pendingFirstSequence = q.nextSequence
+        queueBuffers[database.handleID] = q
+        return q
+    }
+
+    /// Buffers an append to the queue in `database`.
+    func bufferedAppend(_ database: Database, _ value: [UInt8]) throws {
+        guard !environment.options.readOnly else { throw DiskCollectionsError.readOnlyStore(path: path) }
+        try checkCurrent(database)
+        let q = try queueBuffer(database)
+        if q.pending.isEmpty { q.pendingFirstSequence = q.nextSequence }
+        q.pending.append(value)
+        q.nextSequence += 1
+        q.pendingBytes += value.count + 32
+        if q.pendingBytes > QueueBuffer.flushBytes { try flushBuffers() }
+    }
+
+    /// Pops the front of the queue in `database` from the buffer (reading a batch ahead when needed).
+    func bufferedPopFirst(_ database: Database) throws -> [UInt8]? {
+        guard !environment.options.readOnly else { throw DiskCollectionsError.readOnlyStore(path: path) }
+        try checkCurrent(database)
+        let q = try queueBuffer(database)
+        if q.aheadIndex == q.ahead.count, q.committedRemaining > 0 { try readAhead(q) }
+        if q.aheadIndex < q.ahead.count {
+            let value = q.ahead[q.aheadIndex]
+            q.ahead[q.aheadIndex] = []
+            q.aheadIndex += 1
+            q.committedRemaining -= 1
+            q.poppedCommitted += 1
+            return value
+        }
+        guard q.pendingIndex < q.pending.count else { return nil }
+        let value = q.pending[q.pendingIndex]
+        q.pending[q.pendingIndex] = []
+        q.pendingIndex += 1
+        q.pendingBytes -= value.count + 32
+        if q.pendingIndex == q.pending.count {  // every pending append was popped: none will be written
+            q.pending.removeAll(keepingCapacity: true)
+            q.pendingIndex = 0
+            q.pendingBytes = 0
+        }
+        return value
+    }
+
+    private func readAhead(_ q: QueueBuffer) throws {
+        q.ahead.removeAll(keepingCapacity: true)
+        q.aheadIndex = 0
+        let from = q.aheadFrom
+        try environment.read { txn in
+            try txn.withCursor(q.database) { cursor in
+                var entry = try withUnsafeBytes(of: from.bigEndian) { try cursor.seek(atLeast: $0) }
+                while let e = entry, q.ahead.count < QueueBuffer.batch {
+                    q.ahead.append(Array(e.value))
+                    q.aheadFrom = try UInt64(diskKeyBytes: e.key) + 1
+                    entry = try cursor.next()
+                }
+            }
+        }
+        guard !q.ahead.isEmpty else {
+            throw DiskCollectionsError.corrupt(collection: q.database.name ?? "", detail:
+                "the queue holds fewer items than counted; was it changed by another process?")
+        }
+    }
+
+    /// Commits the buffered changes of every queue (see ``QueueBuffer``), each in one transaction.
+    func flushQueues() throws {
+        for q in queueBuffers.values where q.hasChanges { try flushQueue(q) }
+    }
+
+    func flushQueue(_ q: QueueBuffer) throws {
+        guard q.hasChanges else { return }
+        let popped = q.poppedCommitted
+        let first = q.pendingFirstSequence + UInt64(q.pendingIndex)
+        let items = q.pending[q.pendingIndex...]
+        try environment.write { txn in
+            try txn.withCursor(q.database) { cursor in
+                var removed = 0
+                while removed < popped, try cursor.first() != nil {
+                    try cursor.deleteCurrent()
+                    removed += 1
+                }
+                var sequence = first
+                for value in items {
+                    try withUnsafeBytes(of: sequence.bigEndian) { k in
+                        try value.withUnsafeBytes { v in _ = try cursor.put(key: k, value: v, flags: .append) }
+                    }
+                    sequence += 1
+                }
+            }
+        }
+        q.committedRemaining += items.count
+        q.poppedCommitted = 0
+        q.pending.removeAll(keepingCapacity: true)
+        q.pendingIndex = 0
+        q.pendingBytes = 0
+        q.pendingFirstSequence = q.nextSequence
+    }
+
+    /// Flushes the queue in `database` before a transaction uses it; `forget` drops its buffered
+    /// state, which a write in that transaction may change.
+    @usableFromInline
+    func settleQueue(_ database: Database, forget: Bool) throws {
+        guard let q = queueBuffers[database.handleID] else { return }
+        if currentWrite == nil, currentRead == nil { try flushQueue(q) }
+        if forget { queueBuffers[database.handleID] = nil }
+    }
+}
