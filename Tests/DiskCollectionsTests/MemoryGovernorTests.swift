@@ -11,8 +11,33 @@ import TestSupport
         MemorySample(limit: limit, residentAnonymous: anon, cacheBytes: cache, allocatorFree: free, time: time)
     }
 
-    @Test func theBudgetGrowsSlowlyTowardsTheTarget() {
+    /// The default law: a ceiling from the data, and growth only while the ghost list shows it pays.
+    @Test func theDefaultBudgetFollowsTheDataAndGrowsOnlyWhenGrowthPays() {
         var g = MemoryGovernor()
+        #expect(g.policy.startingBudget == 16 * MB && g.policy.dataFraction == 0.25)
+        func roomy(data: Int) -> MemorySample {
+            MemorySample(limit: 24 << 30, residentAnonymous: 50 * MB, cacheBytes: 10 * MB, allocatorFree: nil, time: 0, dataBytes: data)
+        }
+        // 24 GiB of machine does not make the cache big: a quarter of the data, at least 16 MiB.
+        #expect(g.desiredBudget(roomy(data: 0)) == 16 * MB)
+        #expect(g.desiredBudget(roomy(data: 400 * MB)) == 100 * MB)
+        #expect(g.desiredBudget(roomy(data: 100 << 30)) == g.policy.maximumBudget)
+        g.fix(budget: 16 * MB)
+        for _ in 0..<10 { g.updateBudget(roomy(data: 400 * MB), growthPays: false) }
+        #expect(g.budget == 16 * MB)                // misses a bigger cache would not answer: hold
+        g.updateBudget(roomy(data: 400 * MB), growthPays: true)
+        #expect(g.budget == 32 * MB)
+        for _ in 0..<10 { g.updateBudget(roomy(data: 400 * MB), growthPays: true) }
+        #expect(g.budget == 100 * MB)               // never past the data's ceiling
+        // Pressure still cuts at once, whether growth pays or not.
+        g.updateBudget(sample(limit: 100 * MB, anon: 80 * MB, cache: 40 * MB), growthPays: false)
+        #expect(g.budget == 20 * MB)
+        // The earlier law ignores the data.
+        #expect(MemoryGovernor(policy: .largeCache).desiredBudget(roomy(data: 0)) == 1 << 30)
+    }
+
+    @Test func theBudgetGrowsSlowlyTowardsTheTarget() {
+        var g = MemoryGovernor(policy: .largeCache)
         // L = 1000 MB, A = 100 MB of which the cache is 10 MB: B* = 0.6 L - (A - C) = 510 MB.
         let s = sample(limit: 1000 * MB, anon: 100 * MB, cache: 10 * MB)
         #expect(g.desiredBudget(s) == 510 * MB)
@@ -41,7 +66,7 @@ import TestSupport
     }
 
     @Test func pressureCutsTheBudgetAtOnceDownToTheFloor() {
-        var g = MemoryGovernor(initialBudget: 400 * MB)
+        var g = MemoryGovernor(policy: .largeCache, initialBudget: 400 * MB)
         // Others grew: A - C = 500 MB, so B* = 100 MB: cut in one tick.
         #expect(g.tick(sample(limit: 1000 * MB, anon: 700 * MB, cache: 200 * MB)).budget == 100 * MB)
         // Over the target entirely: the minimum budget, never zero or negative.

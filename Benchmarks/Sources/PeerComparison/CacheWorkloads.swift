@@ -75,8 +75,11 @@ func runZipf() throws -> ZipfResult {
     let lmdbCold = try lmdbPass(cold), lmdbWarm = try lmdbPass(warm)
     env.close()
 
-    // ZIPF_BUDGET_MB fixes the cache budget; by default the governor's law (capped at 1 GiB) decides.
-    let budget = ProcessInfo.processInfo.environment["ZIPF_BUDGET_MB"].flatMap(Int.init).map { CacheBudget.bytes($0 << 20) } ?? .automatic
+    // ZIPF_BUDGET_MB fixes the cache budget; ZIPF_LARGE=1 uses the earlier, larger law
+    // (.governed(.largeCache), up to 1 GiB); by default the governor's default law decides.
+    let environment = ProcessInfo.processInfo.environment
+    let budget = environment["ZIPF_BUDGET_MB"].flatMap(Int.init).map { CacheBudget.bytes($0 << 20) }
+        ?? (environment["ZIPF_LARGE"] == "1" ? .governed(.largeCache) : .automatic)
     let cached = try Store(at: directory, cacheBudget: budget)
     let m = try cached.map("bench", key: UInt64.self, value: UInt64.self)
     func cachedPass(_ keys: [UInt64]) throws -> Double {

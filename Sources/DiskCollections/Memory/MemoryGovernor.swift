@@ -6,6 +6,9 @@ public enum CacheBudget: Sendable, Hashable {
     case bytes(Int)
     /// The governor's law with this memory limit (bytes) instead of the cgroup's or the machine's.
     case memoryLimit(Int)
+    /// The governor with other constants, e.g. ``MemoryGovernor/Policy/largeCache``: the law before
+    /// the modest default (up to 1 GiB, grown whenever memory allows).
+    case governed(MemoryGovernor.Policy)
     /// No cache: every operation goes to LMDB.
     case disabled
 }
@@ -22,13 +25,16 @@ public struct MemorySample: Sendable, Hashable {
     public var allocatorFree: Int?
     /// When the sample was taken.
     public var time: Double
+    /// D: the bytes the store's data takes in its file (LMDB's pages in use), when known.
+    public var dataBytes: Int?
 
-    public init(limit: Int, residentAnonymous: Int, cacheBytes: Int, allocatorFree: Int?, time: Double) {
+    public init(limit: Int, residentAnonymous: Int, cacheBytes: Int, allocatorFree: Int?, time: Double, dataBytes: Int? = nil) {
         self.limit = limit
         self.residentAnonymous = residentAnonymous
         self.cacheBytes = cacheBytes
         self.allocatorFree = allocatorFree
         self.time = time
+        self.dataBytes = dataBytes
     }
 }
 
@@ -48,14 +54,25 @@ public struct MemoryGovernor: Sendable {
         public var targetFraction = 0.6
         /// The smallest budget. Default 4 MiB.
         public var minimumBudget = 4 << 20
-        /// The largest budget. Default 1 GiB: a cache in front of a disk structure should not grow to
-        /// rival the heap structure it replaces, however much memory the machine has.
-        public var maximumBudget = 1 << 30
+        /// The largest budget. Default 512 MiB.
+        public var maximumBudget = 512 << 20
+        /// The budget's ceiling as a fraction of the store's data (D, the pages its file uses), at
+        /// least `startingBudget`. Default 0.25: a cache in front of a disk structure must not hold
+        /// more heap than the in-heap structure it replaces would (which takes about what the data
+        /// takes on disk, or more), however much memory the machine has. `.infinity` turns it off.
+        public var dataFraction = 0.25
         /// How much the budget may grow per tick, as a fraction of itself (at least 1 MiB). Default 1:
         /// at most doubling each tick (about a second), against a cut that is immediate.
         public var growthPerTick = 1.0
-        /// The budget a store starts with: the law's budget, but no more than this. Default 256 MiB.
-        public var startingBudget = 256 << 20
+        /// The budget a store starts with: the law's budget, but no more than this. Default 16 MiB.
+        public var startingBudget = 16 << 20
+        /// Grow only while growth pays: when at least `paysFraction` of the tick's lookups were
+        /// misses on keys the cache had recently evicted (its ghost list), which a larger cache would
+        /// have answered. A search's visited set misses on new states, which no cache answers, so it
+        /// stays small. Default true.
+        public var growsOnlyWhenItPays = true
+        /// See `growsOnlyWhenItPays`. Default 0.01.
+        public var paysFraction = 0.01
         /// Trim when the allocator holds at least this much free memory. Default 32 MiB.
         public var trimThreshold = 32 << 20
         /// The shortest time between trims, in seconds. Default 2.
@@ -66,6 +83,17 @@ public struct MemoryGovernor: Sendable {
         public var productiveTrim = 1 << 20
 
         public init() {}
+
+        /// The law before the modest default: target 0.6 of the limit, start at 256 MiB, grow whenever
+        /// memory allows, up to 1 GiB. For programs whose working set is read again and again.
+        public static var largeCache: Policy {
+            var p = Policy()
+            p.maximumBudget = 1 << 30
+            p.startingBudget = 256 << 20
+            p.dataFraction = .infinity
+            p.growsOnlyWhenItPays = false
+            return p
+        }
     }
 
     /// What a tick decided.
@@ -93,7 +121,15 @@ public struct MemoryGovernor: Sendable {
     public func desiredBudget(_ s: MemorySample) -> Int {
         let target = Int(policy.targetFraction * Double(s.limit))
         let others = max(0, s.residentAnonymous - s.cacheBytes)
-        return min(max(target - others, policy.minimumBudget), policy.maximumBudget)
+        return min(max(target - others, policy.minimumBudget), ceiling(s))
+    }
+
+    /// The most the budget may be for this sample: `maximumBudget`, and `dataFraction` of the data
+    /// (at least `startingBudget`).
+    public func ceiling(_ s: MemorySample) -> Int {
+        guard let data = s.dataBytes, policy.dataFraction.isFinite else { return policy.maximumBudget }
+        let share = Int(min(Double(policy.maximumBudget), policy.dataFraction * Double(data)))
+        return min(policy.maximumBudget, max(policy.startingBudget, share))
     }
 
     /// One tick: whether to trim first, and the new budget (cut at once, grown slowly). A store asks
@@ -113,12 +149,15 @@ public struct MemoryGovernor: Sendable {
         return trim
     }
 
-    /// Moves the budget toward the law's: down at once, up by at most `growthPerTick` of itself.
+    /// Moves the budget toward the law's: down at once, up by at most `growthPerTick` of itself, and
+    /// (with `growsOnlyWhenItPays`) up only when `growthPays`.
     @discardableResult
-    public mutating func updateBudget(_ s: MemorySample) -> Int {
+    public mutating func updateBudget(_ s: MemorySample, growthPays: Bool = true) -> Int {
         let desired = desiredBudget(s)
         if desired <= budget {
             budget = desired
+        } else if policy.growsOnlyWhenItPays && !growthPays {
+            // Hold: more bytes would not turn misses into hits.
         } else {
             budget = min(desired, budget + max(1 << 20, Int(Double(budget) * policy.growthPerTick)))
         }

@@ -28,6 +28,9 @@ struct ReadCache: ~Copyable {
     private(set) var table = OpenTable()
     private var small = Deque<QueueItem>()
     private var main = Deque<QueueItem>()
+    /// Misses on keys the cache had recently evicted: the misses a larger cache would have turned
+    /// into hits (the governor grows the budget only while there are enough of them).
+    private(set) var ghostHits = 0
     private var ghost = Deque<UInt64>()
     private var ghostSet = Set<UInt64>()
     private var smallBytes = 0
@@ -64,6 +67,7 @@ struct ReadCache: ~Copyable {
             let weight = Self.weight(new)
             guard weight <= capacity else { return }
             let toMain = ghostSet.remove(new.tag) != nil
+            if toMain { ghostHits &+= 1 }
             nextGeneration &+= 1
             new.generation = nextGeneration
             new.inMain = toMain

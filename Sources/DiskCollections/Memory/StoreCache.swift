@@ -65,6 +65,7 @@ final class StoreCache {
         default: limit = MemoryLimit.current()
         }
         var governor = MemoryGovernor()
+        if case .governed(let policy) = mode { governor = MemoryGovernor(policy: policy) }
         if case .bytes(let b) = mode {
             governor.fix(budget: b)
         } else {
@@ -88,6 +89,8 @@ final class StoreCache {
     }
 
     var bytes: Int { reads.bytes + pending.bytes }
+    private var lookupsAtLastTick = 0
+    private var ghostHitsAtLastTick = 0
 
     /// The write buffer's share of the budget: half, at least 1 MiB. Buffering more writes pays:
     /// a flush of scattered keys rewrites most of the tree's leaves whatever its size.
@@ -241,8 +244,9 @@ final class StoreCache {
             statistics.allocatorFree = full.allocatorFree
             statistics.residentFile = full.residentFile
         }
+        let data = (try? store.environment.info()).map { ($0.lastPage + 1) * 4096 }  // LMDB's page size on Linux x86-64 and arm64
         var sample = MemorySample(limit: limit.bytes, residentAnonymous: anonymous, cacheBytes: bytes,
-                                  allocatorFree: free, time: now)
+                                  allocatorFree: free, time: now, dataBytes: data)
         let old = governor.budget
         if governor.wantsTrim(sample) {
             // Give the allocator's free memory back before deciding how much the cache may keep.
@@ -252,7 +256,13 @@ final class StoreCache {
             statistics.bytesTrimmed += returned
             sample.residentAnonymous = AllocatorStatistics.residentAnonymousFast() ?? anonymous
         }
-        if case .bytes(let fixed) = mode { governor.fix(budget: fixed) } else { governor.updateBudget(sample) }
+        // Growth pays when enough lookups since the last tick missed keys the cache had just evicted.
+        let lookups = statistics.hits + statistics.misses - lookupsAtLastTick
+        let ghostHits = reads.ghostHits - ghostHitsAtLastTick
+        lookupsAtLastTick = statistics.hits + statistics.misses
+        ghostHitsAtLastTick = reads.ghostHits
+        let pays = lookups > 0 && Double(ghostHits) >= governor.policy.paysFraction * Double(lookups)
+        if case .bytes(let fixed) = mode { governor.fix(budget: fixed) } else { governor.updateBudget(sample, growthPays: pays) }
         statistics.residentAnonymous = sample.residentAnonymous
         statistics.budget = governor.budget
         if governor.budget != old {
