@@ -31,7 +31,7 @@ public struct DiskSet<Element: DiskKey> {
             try store.checkKey(k, name)
             let empty = UnsafeRawBufferPointer(start: nil, count: 0)
             if store.usesCache {
-                guard try !store.cachedContains(database, k) else { return false }
+                guard try !store.cachedContainsBeforeWrite(database, k) else { return false }
                 try store.cachedWrite(database, k, empty)
                 return true
             }

@@ -33,6 +33,13 @@ extension Store {
         try cachedBytes(database, key) != nil
     }
 
+    /// ``cachedContains(_:_:)`` before a write of `key`: an absent answer is not kept in the read
+    /// cache, since the write that follows buffers the key (and would evict the answer at once).
+    @usableFromInline
+    func cachedContainsBeforeWrite(_ database: Database, _ key: UnsafeRawBufferPointer) throws -> Bool {
+        try cachedBytes(database, key, rememberAbsence: false) != nil
+    }
+
     /// Buffers `value` (or a delete, for `nil`) for `key`; flushes when the buffer is over its share.
     @usableFromInline
     func cachedWrite(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws {
@@ -63,14 +70,14 @@ extension Store {
     @usableFromInline
     func invalidate(_ database: Database) { cache?.forget(database: database.handleID) }
 
-    private func cachedBytes(_ database: Database, _ key: UnsafeRawBufferPointer) throws -> CachedBytes? {
+    private func cachedBytes(_ database: Database, _ key: UnsafeRawBufferPointer, rememberAbsence: Bool = true) throws -> CachedBytes? {
         try checkCurrent(database)
         guard let cache else { return try environment.read { txn in try txn.get(database, key: key) { CachedBytes($0) } } }
         let cacheKey = CacheKey(database: database.handleID, bytes: CachedBytes(key))
         try cache.countOperation(self)
         if let answer = cache.lookup(database.handleID, key, cacheKey) { return answer }
         let value = try environment.read { txn in try txn.get(database, key: key) { CachedBytes($0) } }
-        cache.reads.store(cacheKey, value)
+        if value != nil || rememberAbsence { cache.reads.store(cacheKey, value) }
         return value
     }
 
