@@ -7,6 +7,14 @@ import TestSupport
 @Suite struct StoreTests {
     /// Regression: a stored Codable value that does not fit the type asked for escaped as a raw
     /// `DecodingError`; it is the library's `corrupt` error naming the collection and the field.
+    @Test func anIntegerFieldReadAsADoubleIsAMismatchNotAConversion() throws {
+        struct P1: Codable { var x: Int }
+        struct P2: Codable { var x: Double }
+        let bytes = try CBOREncoder().encode(P1(x: 42))
+        #expect(throws: DecodingError.self) { _ = try CBORDecoder().decode(P2.self, from: bytes) }
+        #expect(try CBORDecoder().decode(P2.self, from: try CBOREncoder().encode(P2(x: 42))).x == 42)
+    }
+
     @Test func aCodableMismatchIsACorruptErrorNamingTheCollection() throws {
         struct Old: CodableDiskValue { var x: String }
         struct New: CodableDiskValue { var x: Int; var y: Int }

@@ -214,13 +214,12 @@ enum CBORDecoding {
     }
 
     static func value<T: Decodable>(_ type: T.Type, from item: CBOR, codingPath: [any CodingKey]) throws -> T {
+        // Strict: this encoder writes every Double and Float as a CBOR float, so an integer item was
+        // written from an integer field, and reading it as a floating-point field is a layout
+        // mismatch (a struct `P { x: Int }` stored, another `P { x: Double }` read), not a conversion.
         func double() throws -> Double {
-            switch item {
-            case .double(let d): return d
-            case .unsigned(let n): return Double(n)
-            case .negative(let n): return -1 - Double(n)
-            default: throw mismatch(T.self, item, codingPath)
-            }
+            guard case .double(let d) = item else { throw mismatch(T.self, item, codingPath) }
+            return d
         }
         switch type {
         case is Bool.Type:
