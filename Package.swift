@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "DiskCollections",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "DiskCollections", targets: ["DiskCollections"]),
         .library(name: "LMDB", targets: ["LMDB"]),

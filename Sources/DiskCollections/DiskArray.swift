@@ -9,7 +9,7 @@ import LMDB
 /// try costs.set(3.0, at: 1)
 /// ```
 ///
-/// Stored as keys 0, 1, 2, … (`UInt64`, big-endian) to values. Costs: `append` and `removeLast` are
+/// Stored as keys 0, 1, 2, … (`UInt64`, big-endian) to values. Costs: `append` and `popLast` are
 /// O(log n) with no search beyond the last page; subscripts are O(log n); `count` is O(1).
 /// An index outside `0..<count` throws ``DiskCollectionsError/indexOutOfRange(collection:index:count:)``
 /// instead of trapping, since a disk array can be changed by another process between calls.
@@ -82,9 +82,10 @@ public struct DiskArray<Element: DiskValue> {
         }
     }
 
-    /// Removes and returns the last element, or `nil` if the array is empty. O(log n).
+    /// Removes and returns the last element, or `nil` if the array is empty, like `Array.popLast()`.
+    /// O(log n).
     @discardableResult
-    public func removeLast() throws -> Element? {
+    public func popLast() throws -> Element? {
         try store.withWrite(database) { txn in
             let n = try txn.count(database)
             guard n > 0 else { return nil }
@@ -95,6 +96,12 @@ public struct DiskArray<Element: DiskValue> {
             }
         }
     }
+
+    /// The old name of ``popLast()``: `Array.removeLast()` traps on an empty array and returns a
+    /// non-optional element, which this never did.
+    @available(*, deprecated, renamed: "popLast()")
+    @discardableResult
+    public func removeLast() throws -> Element? { try popLast() }
 
     /// Removes every element.
     public func removeAll() throws { try store.withWrite(database) { txn in try txn.clear(database) } }

@@ -20,7 +20,7 @@ import TestSupport
                         try array.append(contentsOf: vs); model.append(contentsOf: vs)
                     case 5..<7:
                         let expected = model.popLast()
-                        #expect(try array.removeLast() == expected)
+                        #expect(try array.popLast() == expected)
                     case 7 where !model.isEmpty:
                         let i = Int.random(in: 0..<model.count, using: &rng)
                         try array.set(-Double(i), at: i); model[i] = -Double(i)
