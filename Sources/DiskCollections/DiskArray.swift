@@ -118,7 +118,7 @@ public struct DiskArray<Element: DiskValue> {
 
     /// Calls `body` with each index and element in `range` (all by default), in order, in one read
     /// snapshot, until `body` returns `false`. O(1) per element.
-    public func forEach(in range: Range<Int>? = nil, _ body: (Int, Element) throws -> Bool) throws {
+    public func forEachWhile(in range: Range<Int>? = nil, _ body: (Int, Element) throws -> Bool) throws {
         let bounds = range.map { DiskKeyBounds(lower: UInt64(Swift.max($0.lowerBound, 0)).diskKeyBytes,
                                                upper: UInt64(Swift.max($0.upperBound, 0)).diskKeyBytes) } ?? .all
         try store.scan(database, bounds, reverse: false) { k, v in
@@ -126,10 +126,21 @@ public struct DiskArray<Element: DiskValue> {
         }
     }
 
+    /// Calls `body` with each item, in order, in one read snapshot, like `Sequence.forEach`;
+    /// ``forEachWhile(in:_:)`` stops early.
+    public func forEach(in range: Range<Int>? = nil, _ body: (Int, Element) throws -> Void) throws {
+        try forEachWhile(in: range) { try body($0, $1); return true }
+    }
+
+    @available(*, deprecated, renamed: "forEachWhile(in:_:)", message: "forEach's closure returns nothing now; forEachWhile stops when the closure returns false")
+    public func forEach(in range: Range<Int>? = nil, _ body: (Int, Element) throws -> Bool) throws {
+        try forEachWhile(in: range, body)
+    }
+
     /// The elements in `range` (all by default) copied into an `Array`.
     public func elements(in range: Range<Int>? = nil) throws -> [Element] {
         var out: [Element] = []
-        try forEach(in: range) { _, e in out.append(e); return true }
+        try forEachWhile(in: range) { _, e in out.append(e); return true }
         return out
     }
 }

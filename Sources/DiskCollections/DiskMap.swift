@@ -8,7 +8,7 @@ import LMDB
 /// let parent = try store.map("parent", key: UInt64.self, value: UInt32.self)
 /// try parent.setValue(7, forKey: 42)
 /// let p = try parent[42]                       // Optional(7)
-/// try parent.forEach(in: 100..<200) { key, value in ... }
+/// try parent.forEach(in: 100..<200) { key, value in ... }   // forEachWhile to stop early
 /// ```
 ///
 /// Costs: lookups and updates are one B+tree descent, O(log n), with no heap allocation for
@@ -156,8 +156,8 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
     /// Calls `body` with each entry in `bounds` (all by default), in key order or reversed, in one
     /// read snapshot. Return `false` from `body` to stop. Cost: O(log n) to start, then O(1) per entry.
     @inlinable
-    public func forEach(in bounds: DiskKeyBounds = .all, reverse: Bool = false,
-                        _ body: (Key, Value) throws -> Bool) throws {
+    public func forEachWhile(in bounds: DiskKeyBounds = .all, reverse: Bool = false,
+                             _ body: (Key, Value) throws -> Bool) throws {
         try withEntries(in: bounds, reverse: reverse) { entries in
             for (key, value) in entries where try !body(key, value) { break }
         }
@@ -200,15 +200,34 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
 
     /// Calls `body` with each entry whose key lies in `range` (`a..<b`, `a...b`, `a...`, `..<b`, `...b`).
     @inlinable
-    public func forEach(in range: some DiskKeyRange<Key>, reverse: Bool = false, _ body: (Key, Value) throws -> Bool) throws {
-        try forEach(in: range.diskKeyBounds, reverse: reverse, body)
+    public func forEachWhile(in range: some DiskKeyRange<Key>, reverse: Bool = false, _ body: (Key, Value) throws -> Bool) throws {
+        try forEachWhile(in: range.diskKeyBounds, reverse: reverse, body)
+    }
+
+    /// Calls `body` with each entry in `bounds` (all by default), in key order or reversed, in one
+    /// read snapshot, like `Sequence.forEach`; `forEachWhile` stops early.
+    @inlinable
+    public func forEach(in bounds: DiskKeyBounds = .all, reverse: Bool = false, _ body: (Key, Value) throws -> Void) throws {
+        try forEachWhile(in: bounds, reverse: reverse) { try body($0, $1); return true }
+    }
+
+    /// Calls `body` with each entry whose key lies in `range`, like `Sequence.forEach`.
+    @inlinable
+    public func forEach(in range: some DiskKeyRange<Key>, reverse: Bool = false, _ body: (Key, Value) throws -> Void) throws {
+        try forEachWhile(in: range.diskKeyBounds, reverse: reverse) { try body($0, $1); return true }
+    }
+
+    @available(*, deprecated, renamed: "forEachWhile(in:reverse:_:)", message: "forEach's closure returns nothing now; forEachWhile stops when the closure returns false")
+    @inlinable
+    public func forEach(in bounds: DiskKeyBounds = .all, reverse: Bool = false, _ body: (Key, Value) throws -> Bool) throws {
+        try forEachWhile(in: bounds, reverse: reverse, body)
     }
 
     /// The entries in `bounds`, in order, at most `limit`.
     public func entries(in bounds: DiskKeyBounds = .all, reverse: Bool = false, limit: Int = .max) throws -> [(key: Key, value: Value)] {
         var out: [(key: Key, value: Value)] = []
         guard limit > 0 else { return out }
-        try forEach(in: bounds, reverse: reverse) { k, v in
+        try forEachWhile(in: bounds, reverse: reverse) { k, v in
             out.append((k, v))
             return out.count < limit
         }

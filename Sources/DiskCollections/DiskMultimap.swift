@@ -116,10 +116,21 @@ public struct DiskMultimap<Key: DiskKey, Value: DiskKey> {
     public func removeAll() throws { try store.withWrite(database) { txn in try txn.clear(database) } }
 
     /// Calls `body` with each key/value pair in key order, then value order, until it returns `false`.
-    public func forEach(in bounds: DiskKeyBounds = .all, _ body: (Key, Value) throws -> Bool) throws {
+    public func forEachWhile(in bounds: DiskKeyBounds = .all, _ body: (Key, Value) throws -> Bool) throws {
         try store.scan(database, bounds, reverse: false) { k, v in
             try decoding(name) { try body(try Key(diskKeyBytes: k), try Value(diskKeyBytes: v)) }
         }
+    }
+
+    /// Calls `body` with each item, in order, in one read snapshot, like `Sequence.forEach`;
+    /// ``forEachWhile(in:_:)`` stops early.
+    public func forEach(in bounds: DiskKeyBounds = .all, _ body: (Key, Value) throws -> Void) throws {
+        try forEachWhile(in: bounds) { try body($0, $1); return true }
+    }
+
+    @available(*, deprecated, renamed: "forEachWhile(in:_:)", message: "forEach's closure returns nothing now; forEachWhile stops when the closure returns false")
+    public func forEach(in bounds: DiskKeyBounds = .all, _ body: (Key, Value) throws -> Bool) throws {
+        try forEachWhile(in: bounds, body)
     }
 
     /// The distinct keys in order.

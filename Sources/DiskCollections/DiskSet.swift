@@ -125,7 +125,7 @@ public struct DiskSet<Element: DiskKey> {
     /// Calls `body` with each element in `bounds` (all by default), in order or reversed, in one read
     /// snapshot, until `body` returns `false`.
     @inlinable
-    public func forEach(in bounds: DiskKeyBounds = .all, reverse: Bool = false, _ body: (Element) throws -> Bool) throws {
+    public func forEachWhile(in bounds: DiskKeyBounds = .all, reverse: Bool = false, _ body: (Element) throws -> Bool) throws {
         try withElements(in: bounds, reverse: reverse) { elements in
             for element in elements where try !body(element) { break }
         }
@@ -144,15 +144,34 @@ public struct DiskSet<Element: DiskKey> {
 
     /// Calls `body` with each element in `range`, in order or reversed.
     @inlinable
-    public func forEach(in range: some DiskKeyRange<Element>, reverse: Bool = false, _ body: (Element) throws -> Bool) throws {
-        try forEach(in: range.diskKeyBounds, reverse: reverse, body)
+    public func forEachWhile(in range: some DiskKeyRange<Element>, reverse: Bool = false, _ body: (Element) throws -> Bool) throws {
+        try forEachWhile(in: range.diskKeyBounds, reverse: reverse, body)
+    }
+
+    /// Calls `body` with each element in `bounds` (all by default), in order or reversed, in one read
+    /// snapshot, like `Sequence.forEach`.
+    @inlinable
+    public func forEach(in bounds: DiskKeyBounds = .all, reverse: Bool = false, _ body: (Element) throws -> Void) throws {
+        try forEachWhile(in: bounds, reverse: reverse) { try body($0); return true }
+    }
+
+    /// Calls `body` with each element in `range`, like `Sequence.forEach`.
+    @inlinable
+    public func forEach(in range: some DiskKeyRange<Element>, reverse: Bool = false, _ body: (Element) throws -> Void) throws {
+        try forEachWhile(in: range.diskKeyBounds, reverse: reverse) { try body($0); return true }
+    }
+
+    @available(*, deprecated, renamed: "forEachWhile(in:reverse:_:)", message: "forEach's closure returns nothing now; forEachWhile stops when the closure returns false")
+    @inlinable
+    public func forEach(in bounds: DiskKeyBounds = .all, reverse: Bool = false, _ body: (Element) throws -> Bool) throws {
+        try forEachWhile(in: bounds, reverse: reverse, body)
     }
 
     /// The elements in `bounds`, in order, at most `limit`.
     public func elements(in bounds: DiskKeyBounds = .all, reverse: Bool = false, limit: Int = .max) throws -> [Element] {
         var out: [Element] = []
         guard limit > 0 else { return out }
-        try forEach(in: bounds, reverse: reverse) { out.append($0); return out.count < limit }
+        try forEachWhile(in: bounds, reverse: reverse) { out.append($0); return out.count < limit }
         return out
     }
 

@@ -22,8 +22,40 @@ import TestSupport
         #expect(try map.withEntries(in: -500..<700, reverse: true) { Array($0.map(\.key)) } == keys.filter { (-500..<700).contains($0) }.reversed())
         #expect(try set.withElements { Array($0) } == model.keys.map { "k\($0)" }.sorted())
         var seen: [Int16] = []
-        try map.forEach(in: 0...) { k, _ in seen.append(k); return seen.count < 5 }
+        try map.forEachWhile(in: 0...) { k, _ in seen.append(k); return seen.count < 5 }
         #expect(seen == Array(keys.filter { $0 >= 0 }.prefix(5)))
+    }
+
+    /// `forEach` reads as `Sequence.forEach`: a closure that returns nothing, as users write it;
+    /// `forEachWhile` stops when its closure returns false.
+    @Test func forEachTakesAClosureThatReturnsNothing() throws {
+        let fixture = try StoreFixture()
+        let store = fixture.store
+        let map = try store.map("m", key: UInt64.self, value: UInt64.self)
+        let set = try store.set("s", of: UInt64.self)
+        let array = try store.array("a", of: UInt64.self)
+        let multimap = try store.multimap("mm", key: UInt64.self, value: UInt64.self)
+        try store.write {
+            for i in UInt64(0)..<100 {
+                try map.setValue(i * 2, forKey: i)
+                try set.insert(i)
+                try array.append(i)
+                try multimap.insert(i, forKey: i % 10)
+            }
+        }
+        var sum: UInt64 = 0
+        try map.forEach { _, v in sum += v }
+        try map.forEach(in: 10..<20) { k, _ in sum += k }
+        try set.forEach { sum += $0 }
+        try set.forEach(in: 90...) { sum += $0 }
+        try array.forEach { _, e in sum += e }
+        try multimap.forEach { _, v in sum += v }
+        #expect(sum == 9_900 + 145 + 4_950 + 945 + 4_950 + 4_950)
+        var taken = 0
+        try array.forEachWhile { _, _ in taken += 1; return taken < 3 }
+        try multimap.forEachWhile { _, _ in taken += 1; return taken < 5 }
+        #expect(taken == 5)
+        #expect(try array.popLast() == 99)
     }
 
     @Test func bytesThatDoNotDecodeAreATypedErrorNamingTheCollection() throws {
@@ -50,7 +82,7 @@ import TestSupport
         #expect(error?.description.contains("uint32le") == true)
         #expect(throws: DiskCollectionsError.self) { try parent.withEntries { Array($0) } }
         #expect(throws: DiskCollectionsError.self) { try parent.withValues { Array($0) } }
-        #expect(throws: DiskCollectionsError.self) { try parent.forEach { _, _ in true } }
+        #expect(throws: DiskCollectionsError.self) { try parent.forEachWhile { _, _ in true } }
         #expect(throws: DiskCollectionsError.self) { try parent.entries() }
     }
 }

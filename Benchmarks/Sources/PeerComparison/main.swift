@@ -134,7 +134,7 @@ case "diskmap-scan":
     let map2 = try store2.map("bench", key: UInt64.self, value: UInt64.self)
     var sum: UInt64 = 0
     let t0 = now()
-    for _ in 0..<10 { try store2.read { try map2.forEach { _, v in sum &+= v; return true } } }
+    for _ in 0..<10 { try store2.read { try map2.forEach { _, v in sum &+= v } } }
     print("diskmap-scan forEach \(Double(n * 10) / (now() - t0) / 1e6) M/s checksum \(sum)")
     let t1 = now()
     for _ in 0..<10 { sum &+= try map2.withEntries { var s: UInt64 = 0; for (_, v) in $0 { s &+= v }; return s } }
