@@ -97,10 +97,21 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
     /// Stores `value` under `key` and returns the value it replaced, or `nil`. O(log n).
     @discardableResult
     public func updateValue(_ value: Value, forKey key: Key) throws -> Value? {
-        try store.write {
-            let old = try self[key]
-            try setValue(value, forKey: key)
-            return old
+        try key.withDiskKeyBytes { k in
+            try store.checkKey(k, name)
+            return try value.withDiskValueBytes { v in
+                if store.usesCache {
+                    let old: Value? = try store.cachedValue(database, k, name)
+                    try store.cachedWrite(database, k, v)
+                    return old
+                }
+                defer { store.invalidate(database, k) }
+                return try store.withWrite(database) { txn in
+                    let old = try txn.get(database, key: k) { bytes in try decoding(name) { try Value(diskValueBytes: bytes) } }
+                    try txn.put(database, key: k, value: v)
+                    return old
+                }
+            }
         }
     }
 

@@ -92,3 +92,32 @@ import TestSupport
         #expect(lookup(buffer, 1, [1]) == .some([2]))
     }
 }
+
+/// Regression: every operation that does not go through the cache flushed the whole write buffer
+/// (2,000 inserts and appends made 2,000 flushes). Now it commits only its own collection's changes.
+@Suite struct FlushScopeTests {
+    @Test func anOperationFlushesOnlyTheCollectionItTouches() throws {
+        let fixture = try StoreFixture()
+        let store = fixture.store
+        let a = try store.map("a", key: UInt64.self, value: UInt64.self)
+        let b = try store.map("b", key: UInt64.self, value: UInt64.self)
+        for i in UInt64(0)..<1_000 { try a.setValue(i, forKey: i) }
+        try b.setValue(1, forKey: 1)
+        let before = store.statistics.entriesFlushed
+        #expect(try b.count == 1)                     // b's one change is committed for the count
+        #expect(store.statistics.entriesFlushed == before + 1)
+        #expect(try b.updateValue(2, forKey: 1) == 1) // through the buffer; a's 1,000 stay buffered
+        #expect(store.statistics.entriesFlushed == before + 1)
+        #expect(try b.withEntries { Array($0.map(\.value)) } == [2])  // a scan of b commits only b's change
+        #expect(store.statistics.entriesFlushed == before + 2)
+        #expect(store.statistics.bufferedBytes > 0)
+        #expect(try a[999] == 999)                    // answered by the buffer
+        #expect(try a.count == 1_000)                 // now a's changes are committed
+        #expect(store.statistics.entriesFlushed == before + 1_002)
+        try fixture.reopen()
+        let a2 = try fixture.store.map("a", key: UInt64.self, value: UInt64.self)
+        let b2 = try fixture.store.map("b", key: UInt64.self, value: UInt64.self)
+        #expect(try a2.count == 1_000 && b2[1] == 2)
+    }
+}
+

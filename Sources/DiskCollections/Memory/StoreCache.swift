@@ -139,9 +139,14 @@ final class StoreCache {
     /// first reuses the page buffers it kept (``lmdbPagePool``), then mallocs, so once RssAnon rises
     /// the transaction has dirtied about pool + rise. When that reaches the limit, the transaction
     /// commits early and the rest of the flush uses the dirty bytes per write it measured.
-    func flush(_ environment: Environment) throws {
+    ///
+    /// With `only`, writes only that database's changes and keeps the rest buffered.
+    func flush(_ environment: Environment, only: UInt32? = nil) throws {
         guard !pending.isEmpty else { return }
-        let items = pending.sorted()
+        if let only, pending.count(of: only) == 0 { return }
+        let all = pending.sorted()
+        let items = only.map { id in all.filter { $0.database == id } } ?? all
+        let others = only.map { id in all.filter { $0.database != id } } ?? []
         let limit = dirtyPageLimit
         let noise = 2 << 20  // LMDB's own lists and the allocator move RssAnon by this much
         var itemsInDatabase: [UInt32: Int] = [:]  // the n of the estimate; items are sorted by database
@@ -208,10 +213,10 @@ final class StoreCache {
                 start = end
             }
         } catch {
-            pending.keep(items[start...])
+            pending.keep(ArraySlice(others + items[start...]))
             throw error
         }
-        pending.removeAll()
+        if only == nil { pending.removeAll() } else { pending.keep(ArraySlice(others)) }
         statistics.flushes += 1
     }
 

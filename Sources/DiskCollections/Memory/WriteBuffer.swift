@@ -49,6 +49,22 @@ final class WriteBuffer {
 
     var isEmpty: Bool { count == 0 }
 
+    /// Live records per database handle, so that a flush of one database can be skipped cheaply.
+    private var perDatabase: [Int32] = []
+
+    /// The number of buffered changes of `database`.
+    @inline(__always)
+    func count(of database: UInt32) -> Int {
+        Int(database) < perDatabase.count ? Int(perDatabase[Int(database)]) : 0
+    }
+
+    @inline(__always)
+    private func countRecord(of database: UInt32) {
+        let i = Int(database)
+        if i >= perDatabase.count { perDatabase += Array(repeating: 0, count: i + 1 - perDatabase.count) }
+        perDatabase[i] &+= 1
+    }
+
     /// Heap bytes the buffer holds, with the two sort arrays a flush will add.
     var bytes: Int { arenaCapacity + index.bytes + 2 * count * MemoryLayout<SortItem>.stride }
 
@@ -171,7 +187,10 @@ final class WriteBuffer {
         }
         arenaUsed += size
         index.base[slot] = Self.slot(h, o)
-        if !found { count += 1 }
+        if !found {
+            count += 1
+            countRecord(of: database)
+        }
     }
 
     /// Grows the arena, or compacts it when dead records take most of it. Returns whether it compacted.
@@ -223,6 +242,8 @@ final class WriteBuffer {
 
     /// Keeps only the records at `offsets`, in a new arena and index sized for them.
     private func rebuild(keeping offsets: some Collection<Int>) {
+        perDatabase = []
+        for o in offsets { countRecord(of: recordDatabase(at: o)) }
         if offsets.isEmpty {  // back to holding nothing
             free(storage)
             (storage, arenaCapacity, arenaUsed, deadBytes, count) = (nil, 0, 0, 0, 0)

@@ -66,6 +66,12 @@ extension Store {
         cache?.reads.remove(CacheKey(database: database.handleID, bytes: CachedBytes(key)))
     }
 
+    /// Commits the write buffer's changes of `database` only (before a transaction that uses it).
+    @usableFromInline
+    func flushPending(of database: Database) throws {
+        if let cache { try cache.flush(environment, only: database.handleID) }
+    }
+
     /// Forgets everything cached for `database` (after `removeAll`).
     @usableFromInline
     func invalidate(_ database: Database) { cache?.forget(database: database.handleID) }

@@ -167,16 +167,29 @@ public final class Store {
     @inlinable @inline(__always)
     func withWrite<R>(_ database: Database, _ body: (Transaction) throws -> R) throws -> R {
         try checkCurrent(database)
+        // A queue's buffered state is committed first, and forgotten: this write may change the queue.
         if !queueBuffers.isEmpty { try settleQueue(database, forget: true) }
-        return try withWrite(body)
+        if let txn = currentWrite { return try body(txn) }
+        if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
+        if environment.options.readOnly { throw DiskCollectionsError.readOnlyStore(path: path) }
+        // Only this collection's buffered writes must be committed first; the others wait.
+        if cache != nil { try flushPending(of: database) }
+        return try environment.write { txn in
+            currentWrite = txn
+            defer { currentWrite = nil }
+            return try body(txn)
+        }
     }
 
     /// ``withRead(_:)`` for the operations of the collection in `database`.
     @inlinable @inline(__always)
     func withRead<R>(_ database: Database, _ body: (Transaction) throws -> R) throws -> R {
         try checkCurrent(database)
+        if let txn = currentWrite ?? currentRead { return try body(txn) }
         if !queueBuffers.isEmpty { try settleQueue(database, forget: false) }
-        return try withRead(body)
+        // A read sees this collection's buffered writes once they are committed; the others wait.
+        if cache != nil { try flushPending(of: database) }
+        return try environment.read(body)
     }
 
     /// Throws ``DiskCollectionsError/collectionRemoved(collection:)`` if `database` was removed (its
