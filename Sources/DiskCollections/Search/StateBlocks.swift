@@ -20,6 +20,27 @@ enum StateBlocks {
     static func loadBigEndian64(_ p: UnsafeRawPointer) -> UInt64 {
         UInt64(bigEndian: p.loadUnaligned(as: UInt64.self))
     }
+
+    /// Calls `body` with a block's states in order: `first`, then each LEB128 delta added to the
+    /// state before, until `body` returns `false`.
+    @inline(__always)
+    static func decode(first: UInt64, deltas: UnsafeRawBufferPointer, _ body: (UInt64) -> Bool) {
+        var state = first
+        guard body(state) else { return }
+        var delta: UInt64 = 0
+        var shift: UInt64 = 0
+        for byte in deltas {
+            delta |= UInt64(byte & 0x7f) &<< shift
+            if byte & 0x80 == 0 {
+                state &+= delta
+                guard body(state) else { return }
+                delta = 0
+                shift = 0
+            } else {
+                shift += 7
+            }
+        }
+    }
 }
 
 /// Writes ascending distinct states as blocks into one database, committing every
@@ -221,22 +242,10 @@ final class StateBlockReader {
                     if let prefix, UInt32(bigEndian: e.key.loadUnaligned(as: UInt32.self)) != prefix { break }
                     // A block decodes to at most value.count + 1 states; stop before one could overflow.
                     if n + e.value.count + 1 > capacity { break }
-                    var state = StateBlocks.loadBigEndian64(e.key.baseAddress! + (keyWidth - 8))
-                    buffer[n] = state
-                    n += 1
-                    var delta: UInt64 = 0
-                    var shift: UInt64 = 0
-                    for byte in e.value {
-                        delta |= UInt64(byte & 0x7f) &<< shift
-                        if byte & 0x80 == 0 {
-                            state &+= delta
-                            buffer[n] = state
-                            n += 1
-                            delta = 0
-                            shift = 0
-                        } else {
-                            shift += 7
-                        }
+                    StateBlocks.decode(first: StateBlocks.loadBigEndian64(e.key.baseAddress! + (keyWidth - 8)), deltas: e.value) { state in
+                        buffer[n] = state
+                        n += 1
+                        return true
                     }
                     lastKey = Array(e.key)
                     entry = try cursor.next()
@@ -262,21 +271,12 @@ extension StateBlocks {
             guard block.key.count == 8 else {
                 throw DiskCollectionsError.corrupt(collection: "", detail: "a search block key of \(block.key.count) bytes")
             }
-            var current = loadBigEndian64(block.key.baseAddress!)
-            var delta: UInt64 = 0
-            var shift: UInt64 = 0
-            for byte in block.value {
-                delta |= UInt64(byte & 0x7f) &<< shift
-                if byte & 0x80 == 0 {
-                    current &+= delta
-                    if current >= state { return current == state }
-                    delta = 0
-                    shift = 0
-                } else {
-                    shift += 7
-                }
+            var found = false
+            decode(first: loadBigEndian64(block.key.baseAddress!), deltas: block.value) { current in
+                if current >= state { found = current == state; return false }
+                return true
             }
-            return false
+            return found
         }
     }
 }
