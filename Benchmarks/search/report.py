@@ -7,8 +7,8 @@ of time and peak RssAnon against states for the disk and the in-heap searches (n
 """
 import json, sys
 
-# The in-heap pancake 12 search is too large to rerun casually (37 minutes, 14.5 GB): this is its
-# measurement on the same machine, from the search issue, drawn as a separate, labelled point.
+# The in-heap pancake 12 search is too large to rerun casually (37 minutes, 14.5 GB): when the JSON has
+# no heap run for it, its measurement from the search issue is drawn as a separate, labelled point.
 HEAP12_RECORDED = {"seconds": 37 * 60, "peakAnonymous": 14.5e9}
 
 def mb(b): return f"{b / 1e6:,.1f} MB"
