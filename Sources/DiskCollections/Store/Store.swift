@@ -105,18 +105,10 @@ public final class Store {
     /// returns, or none does when it throws. A `write` inside a `write` joins the outer one.
     ///
     /// `body` may run more than once (when the file's map must grow); keep its effects inside the store.
-    @discardableResult
     /// - Throws: ``DiskCollectionsError/writeInsideRead`` inside a ``read(_:)``.
+    @discardableResult
     public func write<R>(_ body: () throws -> R) throws -> R {
-        if currentWrite != nil { return try body() }
-        if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
-        if environment.options.readOnly { throw DiskCollectionsError.readOnlyStore(path: path) }
-        try flush()
-        return try environment.write { txn in
-            currentWrite = txn
-            defer { currentWrite = nil }
-            return try body()
-        }
+        try write(flushing: nil) { _ in try body() }
     }
 
     /// Runs `body` in one read transaction: every read in it sees the same snapshot. Inside a
@@ -144,10 +136,21 @@ public final class Store {
 
     @inlinable @inline(__always)
     func withWrite<R>(_ body: (Transaction) throws -> R) throws -> R {
+        try write(flushing: nil, body)
+    }
+
+    /// The one way into a write transaction: joins the current one, refuses one inside a read or on a
+    /// read-only store, and commits the buffered changes first (of `database` only, or all of them).
+    @inlinable @inline(__always)
+    func write<R>(flushing database: Database?, _ body: (Transaction) throws -> R) throws -> R {
         if let txn = currentWrite { return try body(txn) }
         if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
         if environment.options.readOnly { throw DiskCollectionsError.readOnlyStore(path: path) }
-        if cache != nil { try flush() }
+        if let database {
+            if cache != nil { try flushPending(of: database) }
+        } else {
+            try flush()
+        }
         return try environment.write { txn in
             currentWrite = txn
             defer { currentWrite = nil }
@@ -169,16 +172,8 @@ public final class Store {
         try checkCurrent(database)
         // A queue's buffered state is committed first, and forgotten: this write may change the queue.
         if !queueBuffers.isEmpty { try settleQueue(database, forget: true) }
-        if let txn = currentWrite { return try body(txn) }
-        if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
-        if environment.options.readOnly { throw DiskCollectionsError.readOnlyStore(path: path) }
         // Only this collection's buffered writes must be committed first; the others wait.
-        if cache != nil { try flushPending(of: database) }
-        return try environment.write { txn in
-            currentWrite = txn
-            defer { currentWrite = nil }
-            return try body(txn)
-        }
+        return try write(flushing: database, body)
     }
 
     /// ``withRead(_:)`` for the operations of the collection in `database`.
