@@ -103,6 +103,9 @@ public final class Environment {
     /// Per handle slot, how many times a database in it was deleted (see ``Database``).
     @exclusivity(unchecked) @usableFromInline var generations: [UInt32] = []
     @exclusivity(unchecked) @usableFromInline var spareReader: OpaquePointer?
+    /// The snapshot ``readRecent(_:)`` keeps between calls, and how many calls it has served.
+    @exclusivity(unchecked) @usableFromInline var heldReader: Transaction?
+    @exclusivity(unchecked) @usableFromInline var heldReaderUses = 0
     @usableFromInline let forkGeneration: Int
     private let identity: FileIdentity
 
@@ -186,6 +189,7 @@ public final class Environment {
     /// The corresponding LMDB function is `mdb_env_close`.
     public func close() {
         guard let env = handle else { return }
+        releaseHeldReader()
         precondition(liveTransactions == 0, "LMDB.Environment.close() called inside a transaction on \(path)")
         if let spare = spareReader { mdb_txn_abort(spare); spareReader = nil }
         // In a child after fork() the parent's locks and map must not be touched: leak the handle.
@@ -216,6 +220,53 @@ public final class Environment {
         return try body(txn)
     }
 
+    /// Runs `body` in a read-only transaction that may be the one an earlier call used: for many small
+    /// reads in a row (a cache's misses), where beginning and ending a transaction each time would cost
+    /// as much as the read.
+    ///
+    /// The snapshot is kept after `body` returns and ended by the next ``write(_:)`` of this
+    /// environment (so it never hides this process's own commits), by ``releaseHeldReader()``, by
+    /// ``close()``, and after 1,024 calls. Commits of other processes become visible when it is renewed.
+    /// While held, it takes one reader slot and keeps the pages of its snapshot from being reused by
+    /// writers of other processes; release it at idle points. As with ``read(_:)``, the transaction and
+    /// the bytes borrowed through it are valid only inside `body`.
+    @inlinable
+    public func readRecent<R>(_ body: (Transaction) throws -> R) throws -> R {
+        if let txn = heldReader, heldReaderUses < 1024, !isForkedChild {
+            heldReaderUses &+= 1
+            return try body(txn)
+        }
+        return try readRecentRenewing(body)
+    }
+
+    @usableFromInline
+    func readRecentRenewing<R>(_ body: (Transaction) throws -> R) throws -> R {
+        releaseHeldReader()
+        let txn = try beginTransaction(readOnly: true)
+        heldReader = txn
+        heldReaderUses = 1
+        defer {
+            // A transaction that opened a database must commit to keep the handle: do not hold it.
+            if !txn.pendingDatabases.isEmpty { releaseHeldReader() }
+        }
+        return try body(txn)
+    }
+
+    /// Ends the snapshot ``readRecent(_:)`` keeps, if any. Cheap when there is none.
+    public func releaseHeldReader() {
+        guard let txn = heldReader else { return }
+        heldReader = nil
+        if isForkedChild {  // the slot belongs to the parent: forget it without touching LMDB
+            _ = txn.invalidate()
+            liveTransactions -= 1
+            return
+        }
+        endRead(txn)
+    }
+
+    /// Whether this process is a child forked after the environment opened.
+    @usableFromInline var isForkedChild: Bool { ForkWatch.generation.load(ordering: .relaxed) != forkGeneration }
+
     /// Runs `body` in a write transaction, committed when `body` returns and aborted when it throws.
     ///
     /// Only one write transaction exists at a time (LMDB serialises writers across processes); one
@@ -228,6 +279,7 @@ public final class Environment {
     /// The corresponding LMDB functions are `mdb_txn_begin`, `mdb_txn_commit` and `mdb_txn_abort`.
     @discardableResult
     public func write<R>(_ body: (Transaction) throws -> R) throws -> R {
+        if heldReader != nil { releaseHeldReader() }
         while true {
             let txn = try beginTransaction(readOnly: false)
             let result: R
@@ -306,6 +358,8 @@ public final class Environment {
         guard let h = finish(txn) else { return }
         try check(mdb_txn_commit(h), txn.isReadOnly ? "commit read transaction" : "mdb_txn_commit on \(path)")
         databases.merge(txn.pendingDatabases) { old, _ in old }
+        // A snapshot begun before a handle was opened cannot use it (mdb_get answers EINVAL).
+        if !txn.pendingDatabases.isEmpty { releaseHeldReader() }
     }
 
     private func commitResult(_ txn: Transaction) -> LMDBError? {
