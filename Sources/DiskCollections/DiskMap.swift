@@ -37,10 +37,11 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
         get throws {
             try key.withDiskKeyBytes { k in
                 try store.checkKey(k, name)
-                if store.usesCache { return try store.cachedValue(database, k, name) }
-                return try store.withRead(database) { txn in
-                    try txn.get(database, key: k) { v in try decoding(name) { try Value(diskValueBytes: v) } }
+                var value: Value?
+                try store.pointRead(database, k) { v in
+                    if let v { value = try decoding(name) { try Value(diskValueBytes: v) } }
                 }
+                return value
             }
         }
     }
@@ -50,11 +51,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
     public func setValue(_ value: Value, forKey key: Key) throws {
         try key.withDiskKeyBytes { k in
             try store.checkKey(k, name)
-            try value.withDiskValueBytes { v in
-                if store.usesCache { return try store.cachedWrite(database, k, v) }
-                try store.withWrite(database) { txn in _ = try txn.put(database, key: k, value: v) }
-                store.invalidate(database, k)
-            }
+            try value.withDiskValueBytes { v in try store.pointWrite(database, k, v) }
         }
     }
 
@@ -78,13 +75,12 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
                         try key.withDiskKeyBytes { k in
                             try store.checkKey(k, name)
                             try value.withDiskValueBytes { v in
-                                if store.cache != nil { store.invalidate(database, k) }
                                 if lastCount < 0 || keyPrecedes(UnsafeRawBufferPointer(rebasing: lastBytes[..<lastCount]), k) {
-                                    _ = try cursor.put(key: k, value: v, flags: .append)
+                                    _ = try store.cursorPut(cursor, database, k, v, flags: .append)
                                     UnsafeMutableRawBufferPointer(rebasing: lastBytes[..<k.count]).copyMemory(from: k)
                                     lastCount = k.count
                                 } else {
-                                    _ = try cursor.put(key: k, value: v)
+                                    _ = try store.cursorPut(cursor, database, k, v)
                                 }
                             }
                         }
@@ -99,19 +95,13 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
     public func updateValue(_ value: Value, forKey key: Key) throws -> Value? {
         try key.withDiskKeyBytes { k in
             try store.checkKey(k, name)
-            return try value.withDiskValueBytes { v in
-                if store.usesCache {
-                    let old: Value? = try store.cachedValue(database, k, name)
-                    try store.cachedWrite(database, k, v)
-                    return old
-                }
-                defer { store.invalidate(database, k) }
-                return try store.withWrite(database) { txn in
-                    let old = try txn.get(database, key: k) { bytes in try decoding(name) { try Value(diskValueBytes: bytes) } }
-                    try txn.put(database, key: k, value: v)
-                    return old
+            var old: Value?
+            try value.withDiskValueBytes { v in
+                try store.pointReplace(database, k, with: v) { bytes in
+                    if let bytes { old = try decoding(name) { try Value(diskValueBytes: bytes) } }
                 }
             }
+            return old
         }
     }
 
@@ -120,17 +110,11 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
     public func removeValue(forKey key: Key) throws -> Value? {
         try key.withDiskKeyBytes { k in
             try store.checkKey(k, name)
-            if store.usesCache {
-                let old: Value? = try store.cachedValue(database, k, name)
-                if old != nil { try store.cachedWrite(database, k, nil) }
-                return old
+            var old: Value?
+            try store.pointReplace(database, k, with: nil) { bytes in
+                if let bytes { old = try decoding(name) { try Value(diskValueBytes: bytes) } }
             }
-            defer { store.invalidate(database, k) }
-            return try store.withWrite(database) { txn in
-                let old = try txn.get(database, key: k) { v in try decoding(name) { try Value(diskValueBytes: v) } }
-                if old != nil { try txn.delete(database, key: k) }
-                return old
-            }
+            return old
         }
     }
 
@@ -139,8 +123,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
     public func contains(_ key: Key) throws -> Bool {
         try key.withDiskKeyBytes { k in
             try store.checkKey(k, name)
-            if store.usesCache { return try store.cachedContains(database, k) }
-            return try store.withRead(database) { txn in try txn.contains(database, key: k) }
+            return try store.pointContains(database, k)
         }
     }
 
@@ -158,8 +141,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
 
     /// Removes every entry.
     public func removeAll() throws {
-        try store.withWrite(database) { txn in try txn.clear(database) }
-        store.invalidate(database)
+        try store.clear(database)
     }
 
     // MARK: Ordered iteration and ranges

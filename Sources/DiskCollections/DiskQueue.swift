@@ -35,8 +35,7 @@ public struct DiskQueue<Element: DiskValue> {
     /// The number of items. O(1).
     public var count: Int {
         get throws {
-            if store.usesCache { return try store.queueBuffer(database).count }
-            return try store.withRead(database) { txn in try txn.count(database) }
+            try store.queueCount(database)
         }
     }
 
@@ -48,20 +47,8 @@ public struct DiskQueue<Element: DiskValue> {
 
     /// Adds every element of `elements` at the back, in order, in one transaction.
     public func append<S: Sequence>(contentsOf elements: S) throws where S.Element == Element {
-        if store.usesCache {
-            for element in elements { try store.bufferedAppend(database, element.withDiskValueBytes { Array($0) }) }
-            return
-        }
-        try store.withWrite(database) { txn in
-            try txn.withCursor(database) { cursor in
-                var next: UInt64 = try cursor.last().map { try UInt64(diskKeyBytes: $0.key) + 1 } ?? 0
-                for element in elements {
-                    try withUnsafeBytes(of: next.bigEndian) { k in
-                        try element.withDiskValueBytes { v in _ = try cursor.put(key: k, value: v, flags: .append) }
-                    }
-                    next += 1
-                }
-            }
+        try store.queueAppend(database) { push in
+            for element in elements { try element.withDiskValueBytes { try push($0) } }
         }
     }
 
@@ -81,26 +68,9 @@ public struct DiskQueue<Element: DiskValue> {
 
     /// Removes and returns up to `maximum` items from the front, oldest first, in one transaction.
     public func popFirst(_ maximum: Int) throws -> [Element] {
-        if store.usesCache {
-            var out: [Element] = []
-            while out.count < maximum, let bytes = try store.bufferedPopFirst(database) {
-                out.append(try decoding(name) { try bytes.withUnsafeBytes { try Element(diskValueBytes: $0) } })
-            }
-            return out
-        }
-        return try store.withWrite(database) { txn in
-            try txn.withCursor(database) { cursor in
-                var out: [Element] = []
-                out.reserveCapacity(Swift.min(maximum, 4096))
-                var entry = try cursor.first()
-                while out.count < maximum, let (_, v) = entry {
-                    out.append(try decoding(name) { try Element(diskValueBytes: v) })
-                    try cursor.deleteCurrent()
-                    entry = try cursor.first()  // the new front; its pages are hot, so the descent is cheap
-                }
-                return out
-            }
-        }
+        var out: [Element] = []
+        try store.queuePop(database, maximum: maximum) { v in out.append(try decoding(name) { try Element(diskValueBytes: v) }) }
+        return out
     }
 
     /// Removes every item.

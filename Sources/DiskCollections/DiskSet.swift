@@ -29,14 +29,7 @@ public struct DiskSet<Element: DiskKey> {
     public func insert(_ element: Element) throws -> Bool {
         try element.withDiskKeyBytes { k in
             try store.checkKey(k, name)
-            let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-            if store.usesCache {
-                guard try !store.cachedContainsBeforeWrite(database, k) else { return false }
-                try store.cachedWrite(database, k, empty)
-                return true
-            }
-            defer { store.invalidate(database, k) }
-            return try store.withWrite(database) { txn in try txn.put(database, key: k, value: empty, flags: .noOverwrite) }
+            return try store.pointInsert(database, k, UnsafeRawBufferPointer(start: nil, count: 0))
         }
     }
 
@@ -45,8 +38,7 @@ public struct DiskSet<Element: DiskKey> {
     public func contains(_ element: Element) throws -> Bool {
         try element.withDiskKeyBytes { k in
             try store.checkKey(k, name)
-            if store.usesCache { return try store.cachedContains(database, k) }
-            return try store.withRead(database) { txn in try txn.contains(database, key: k) }
+            return try store.pointContains(database, k)
         }
     }
 
@@ -55,13 +47,9 @@ public struct DiskSet<Element: DiskKey> {
     public func remove(_ element: Element) throws -> Bool {
         try element.withDiskKeyBytes { k in
             try store.checkKey(k, name)
-            if store.usesCache {
-                guard try store.cachedContains(database, k) else { return false }
-                try store.cachedWrite(database, k, nil)
-                return true
-            }
-            defer { store.invalidate(database, k) }
-            return try store.withWrite(database) { txn in try txn.delete(database, key: k) }
+            var present = false
+            try store.pointReplace(database, k, with: nil) { present = $0 != nil }
+            return present
         }
     }
 
@@ -95,8 +83,7 @@ public struct DiskSet<Element: DiskKey> {
                 for (key, element) in encoded where key != previous {
                     previous = key
                     let added = try key.withUnsafeBytes { k in
-                        if store.cache != nil { store.invalidate(database, k) }
-                        return try cursor.put(key: k, value: UnsafeRawBufferPointer(start: nil, count: 0), flags: .noOverwrite)
+                        try store.cursorPut(cursor, database, k, UnsafeRawBufferPointer(start: nil, count: 0), flags: .noOverwrite)
                     }
                     if added { try isNew(element) }
                 }
@@ -112,8 +99,7 @@ public struct DiskSet<Element: DiskKey> {
 
     /// Removes every element.
     public func removeAll() throws {
-        try store.withWrite(database) { txn in try txn.clear(database) }
-        store.invalidate(database)
+        try store.clear(database)
     }
 
     /// The smallest element, or `nil`.

@@ -114,4 +114,28 @@ import TestSupport
         #expect((out["last"] as? [NSNumber])?.map(\.uint64Value) == expected)
         #expect(expected.count > 2_000)
     }
+
+    /// A point read outside a transaction keeps its LMDB snapshot between misses; `flush()` ends it,
+    /// so another process's commit shows in the next miss.
+    @Test func anotherProcessesCommitShowsAfterFlush() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let store = try Store(at: dir.path)
+            try store.map("m", key: UInt64.self, value: UInt64.self).setValue(1, forKey: 1)
+            store.close()
+        }
+        let store = try Store(at: dir.path)
+        let m = try store.map("m", key: UInt64.self, value: UInt64.self)
+        #expect(try m[1] == 1)  // a miss: the snapshot is kept
+        let script = #"""
+        import struct, sys, lmdb
+        env = lmdb.open(sys.argv[1], max_dbs=300)
+        with env.begin(write=True) as txn:
+            txn.put(struct.pack(">Q", 2), struct.pack("<Q", 5), db=env.open_db(b"m", txn=txn, create=False))
+        """#
+        let result = try run("/usr/bin/env", ["python3", "-c", script, dir.path])
+        #expect(result.status == 0, "python failed: \(result.standardError)")
+        try store.flush()
+        #expect(try m[2] == 5)
+    }
 }

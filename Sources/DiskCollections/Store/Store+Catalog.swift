@@ -94,7 +94,7 @@ extension Store {
         try withWrite { txn in
             guard try txn.delete(catalog, key: Array(name.utf8)) else { return false }
             if let db = try txn.openExistingDatabase(name) {
-                invalidate(db)
+                cache?.forget(database: db.handleID)
                 queueBuffers[db.handleID] = nil
                 try txn.clear(db, deleteDatabase: true)
             }

@@ -39,7 +39,64 @@ import LMDB
     var hasChanges: Bool { poppedCommitted > 0 || pendingIndex < pending.count }
 }
 
+// The queue's point path: like the maps' (Store+Points.swift), decided here and nowhere else. Inside an
+// explicit transaction a queue operation runs in it; outside, with a cache, it is buffered; without a
+// cache it is a transaction of its own.
+
 extension Store {
+    /// The number of items in the queue in `database`.
+    @usableFromInline
+    func queueCount(_ database: Database) throws -> Int {
+        if cache != nil, currentWrite == nil, currentRead == nil { return try queueBuffer(database).count }
+        return try withRead(database) { txn in try txn.count(database) }
+    }
+
+    /// Appends to the queue in `database` every value `body` pushes, in order.
+    @usableFromInline
+    func queueAppend(_ database: Database, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        if cache != nil, currentWrite == nil {
+            if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
+            return try body { try bufferedAppend(database, Array($0)) }
+        }
+        try withWrite(database) { txn in
+            try txn.withCursor(database) { cursor in
+                var next: UInt64 = try cursor.last().map { try UInt64(diskKeyBytes: $0.key) + 1 } ?? 0
+                try body { v in
+                    try withUnsafeBytes(of: next.bigEndian) { k in _ = try cursor.put(key: k, value: v, flags: .append) }
+                    next += 1
+                }
+            }
+        }
+    }
+
+    /// Removes up to `maximum` items from the front of the queue in `database`, passing each to `body`,
+    /// oldest first. If `body` throws (an item that does not decode), the items before it are removed;
+    /// in a transaction of its own nothing is.
+    @usableFromInline
+    func queuePop(_ database: Database, maximum: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if cache != nil, currentWrite == nil {
+            if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
+            var popped = 0
+            while popped < maximum, let bytes = try bufferedPopFirst(database) {
+                try bytes.withUnsafeBytes { try body($0) }
+                popped += 1
+            }
+            return
+        }
+        try withWrite(database) { txn in
+            try txn.withCursor(database) { cursor in
+                var popped = 0
+                var entry = try cursor.first()
+                while popped < maximum, let (_, v) = entry {
+                    try body(v)
+                    try cursor.deleteCurrent()
+                    popped += 1
+                    entry = try cursor.first()  // the new front; its pages are hot, so the descent is cheap
+                }
+            }
+        }
+    }
+
     /// The buffered state of the queue in `database`, loaded on first use.
     func queueBuffer(_ database: Database) throws -> QueueBuffer {
         if let q = queueBuffers[database.handleID] { return q }

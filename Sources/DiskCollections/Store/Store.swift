@@ -90,9 +90,13 @@ public final class Store {
 
     deinit { close() }
 
-    /// Writes the write-back buffer to LMDB (committed, not yet synced to disk).
+    /// Writes the write-back buffer to LMDB (committed, not yet synced to disk), and ends the read
+    /// snapshot that cache misses keep between calls (see docs/collections.md#reads-outside-a-transaction):
+    /// call it when the program goes idle, so that writers in other processes can reuse freed pages.
     public func flush() throws {
-        if currentWrite == nil, currentRead == nil { try flushBuffers() }
+        guard currentWrite == nil, currentRead == nil else { return }
+        try flushBuffers()
+        environment.releaseHeldReader()
     }
 
     /// Commits the write buffer and the queues' buffered appends and pops.

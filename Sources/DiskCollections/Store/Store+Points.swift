@@ -1,0 +1,164 @@
+import LMDB
+
+// The point path: every single-key operation of the collections (get, contains, put, insert if
+// absent, replace or remove returning the old value) comes here, and only here is it decided where it
+// runs:
+//
+// - inside an explicit `store.write { }`: in its transaction, and the key leaves the read cache so the
+//   cache never answers with a value older than the transaction's;
+// - inside `store.read { }`: reads in its snapshot; a change throws `writeInsideRead`;
+// - otherwise, with a cache: the write buffer and the read cache answer, a miss reads LMDB in a kept
+//   snapshot (`Environment.readRecent`), and changes are buffered;
+// - otherwise (cache disabled): a transaction of its own, which commits this collection's buffered
+//   writes first (there are none without a cache).
+//
+// Collections never branch on the cache themselves.
+
+extension Store {
+    /// Passes the bytes of `key`'s value, or `nil` when it is absent, to `body`. Not generic, so the
+    /// cache's work is compiled once; `body` does the typed decoding.
+    @usableFromInline
+    func pointRead(_ database: Database, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        try checkCurrent(database)
+        if let txn = currentWrite ?? currentRead { return try Self.get(txn, database, key, body) }
+        if cache != nil {
+            guard let bytes = try cachedBytes(database, key) else { return try body(nil) }
+            return try bytes.withUnsafeBytes { try body($0) }
+        }
+        try environment.read { txn in try Self.get(txn, database, key, body) }
+    }
+
+    /// Whether `key` is present.
+    @usableFromInline
+    func pointContains(_ database: Database, _ key: UnsafeRawBufferPointer) throws -> Bool {
+        try checkCurrent(database)
+        if let txn = currentWrite ?? currentRead { return try txn.contains(database, key: key) }
+        if cache != nil { return try cachedBytes(database, key) != nil }
+        return try environment.read { txn in try txn.contains(database, key: key) }
+    }
+
+    /// Stores `value` under `key` (`nil` deletes it).
+    @usableFromInline
+    func pointWrite(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws {
+        try checkCurrent(database)
+        if let txn = try explicitWrite(database) { return try change(txn, database, key, value) }
+        if cache != nil { return try bufferedWrite(database, key, value) }
+        try write(flushing: database) { txn in try change(txn, database, key, value) }
+    }
+
+    /// Stores `value` under `key` if the key is absent; returns whether it did.
+    @usableFromInline
+    func pointInsert(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool {
+        try checkCurrent(database)
+        if let txn = try explicitWrite(database) { return try txn.put(database, key: key, value: value, flags: .noOverwrite) }
+        if cache != nil {
+            // An absent answer is not kept in the read cache: the write that follows buffers the key.
+            guard try cachedBytes(database, key, rememberAbsence: false) == nil else { return false }
+            try bufferedWrite(database, key, value)
+            return true
+        }
+        return try write(flushing: database) { txn in try txn.put(database, key: key, value: value, flags: .noOverwrite) }
+    }
+
+    /// Passes `key`'s current value (or `nil`) to `old`, then stores `value` under it (`nil` deletes,
+    /// and only a present key is deleted). If `old` throws, nothing is changed.
+    @usableFromInline
+    func pointReplace(_ database: Database, _ key: UnsafeRawBufferPointer, with value: UnsafeRawBufferPointer?,
+                      old: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        try checkCurrent(database)
+        func replace(_ txn: Transaction) throws {
+            var present = false
+            try Self.get(txn, database, key) { bytes in present = bytes != nil; try old(bytes) }
+            if value != nil || present { try change(txn, database, key, value) }
+        }
+        if let txn = try explicitWrite(database) { return try replace(txn) }
+        if cache != nil {
+            let current = try cachedBytes(database, key)
+            if let current { try current.withUnsafeBytes { try old($0) } } else { try old(nil) }
+            if value != nil || current != nil { try bufferedWrite(database, key, value) }
+            return
+        }
+        try write(flushing: database) { txn in try replace(txn) }
+    }
+
+    /// Puts through `cursor` (a bulk write inside a transaction of `database`), keeping the read cache
+    /// coherent.
+    @usableFromInline
+    func cursorPut(_ cursor: Cursor, _ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                   flags: PutFlags = []) throws -> Bool {
+        forgetCached(database, key)
+        return try cursor.put(key: key, value: value, flags: flags)
+    }
+
+    /// Removes every entry of the collection in `database`, and what the cache holds of it.
+    @usableFromInline
+    func clear(_ database: Database) throws {
+        try withWrite(database) { txn in try txn.clear(database) }
+        cache?.forget(database: database.handleID)
+    }
+
+    /// Commits the write buffer's changes of `database` only (before a transaction that uses it).
+    @usableFromInline
+    func flushPending(of database: Database) throws {
+        if let cache { try cache.flush(environment, only: database.handleID) }
+    }
+
+    // MARK: The pieces
+
+    /// The current explicit write transaction, or `nil` outside one; throws inside a read.
+    @inline(__always)
+    private func explicitWrite(_ database: Database) throws -> Transaction? {
+        if currentRead != nil, currentWrite == nil { throw DiskCollectionsError.writeInsideRead }
+        return currentWrite
+    }
+
+    @inline(__always)
+    private static func get(_ txn: Transaction, _ database: Database, _ key: UnsafeRawBufferPointer,
+                            _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        var found = false
+        try txn.get(database, key: key) { v in found = true; try body(v) }
+        if !found { try body(nil) }
+    }
+
+    /// A put or a delete in `txn`, after which the read cache forgets the key.
+    @inline(__always)
+    private func change(_ txn: Transaction, _ database: Database, _ key: UnsafeRawBufferPointer,
+                               _ value: UnsafeRawBufferPointer?) throws {
+        if let value { try txn.put(database, key: key, value: value) } else { try txn.delete(database, key: key) }
+        forgetCached(database, key)
+    }
+
+    @inline(__always)
+    func forgetCached(_ database: Database, _ key: UnsafeRawBufferPointer) {
+        guard let cache, cache.reads.table.count > 0 else { return }
+        cache.reads.remove(CacheKey(database: database.handleID, bytes: CachedBytes(key)))
+    }
+
+    /// Buffers a put or delete; flushes when the buffer is over its share.
+    private func bufferedWrite(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws {
+        guard let cache else { return }
+        guard !environment.options.readOnly else { throw DiskCollectionsError.readOnlyStore(path: path) }
+        if let value, value.count > WriteBuffer.largestBufferedValue {
+            // A large value would crowd the buffer out: write it now, after what is buffered.
+            try flushBuffers()
+            try environment.write { txn in _ = try txn.put(database, key: key, value: value) }
+            forgetCached(database, key)
+            return
+        }
+        cache.buffer(database.handleID, key, value)
+        try cache.countOperation(self)
+        if cache.needsFlush { try flushBuffers() }
+    }
+
+    /// The buffered, cached or stored bytes of `key`. A miss reads LMDB in the kept snapshot, which any
+    /// commit of this store ends first, and is remembered in the read cache.
+    private func cachedBytes(_ database: Database, _ key: UnsafeRawBufferPointer, rememberAbsence: Bool = true) throws -> CachedBytes? {
+        guard let cache else { return nil }
+        let cacheKey = CacheKey(database: database.handleID, bytes: CachedBytes(key))
+        try cache.countOperation(self)
+        if let answer = cache.lookup(database.handleID, key, cacheKey) { return answer }
+        let value = try environment.readRecent { txn in try txn.get(database, key: key) { CachedBytes($0) } }
+        if value != nil || rememberAbsence { cache.reads.store(cacheKey, value) }
+        return value
+    }
+}
