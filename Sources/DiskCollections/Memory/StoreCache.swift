@@ -47,6 +47,17 @@ final class StoreCache {
     @exclusivity(unchecked) var reads: ReadCache
     /// Pending writes and deletes.
     let pending = WriteBuffer()
+    /// Per database handle, the presence table of a set of fixed-width keys (``PresenceTable``); such
+    /// a set's keys bypass the read cache.
+    @exclusivity(unchecked) private(set) var presence: [PresenceTable?] = []
+    /// Misses on keys present in a set whose presence table was full: lookups a bigger table would
+    /// have answered (with the read cache's ghost hits, the governor's sign that growth pays).
+    @exclusivity(unchecked) var presenceMisses = 0
+    /// Heap bytes the store's queues hold in appends not yet written (``QueueBuffer``), kept up to
+    /// date by the store; they count with the write buffer.
+    var queueBytes = 0
+    /// The buffered bytes before recent flushes, decaying by an eighth a governor tick.
+    private(set) var pendingReserve = 0
     /// Bytes of dirty-page buffers LMDB keeps after flush transactions (see ``flush(_:)``), estimated.
     var lmdbPagePool = 0
     @exclusivity(unchecked) var statistics = StoreStatistics()
@@ -88,18 +99,73 @@ final class StoreCache {
         return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
-    var bytes: Int { reads.bytes + pending.bytes }
+    var bytes: Int { reads.bytes + bufferedBytes + presenceBytes }
+    /// Bytes of buffered changes: the write buffer's and the queues' pending appends.
+    var bufferedBytes: Int { pending.bytes + queueBytes }
+    var presenceBytes: Int {
+        var total = 0
+        for case let table? in presence { total += table.bytes }
+        return total
+    }
     private var lookupsAtLastTick = 0
     private var ghostHitsAtLastTick = 0
 
-    /// The write buffer's share of the budget: half, at least 1 MiB. Buffering more writes pays:
-    /// a flush of scattered keys rewrites most of the tree's leaves whatever its size.
-    var bufferLimit: Int { max(1 << 20, governor.budget / 2) }
+    /// The write buffer's share of the budget (with the queues' pending appends): half, at least
+    /// 1 MiB. Buffering more writes pays: a flush of scattered keys rewrites most of the tree's leaves
+    /// whatever its size. While a set keeps a presence table, an eighth: there each byte of buffer
+    /// costs about six keys of the table, and a lookup the table misses costs more than the pages a
+    /// smaller buffer rewrites (measured on the obvious pocket-cube search: a half for the buffer took
+    /// 22.4 s with 10.3M LMDB lookups, an eighth 18.7 s with 5.3M; docs/benchmarks.md).
+    var bufferLimit: Int { max(1 << 20, governor.budget / (presenceTables == 0 ? 2 : 8)) }
+    /// How many sets keep a presence table.
+    private(set) var presenceTables = 0
 
     /// What LMDB's dirty pages may take during a flush: half the budget, at most 16 MiB. Without
     /// MDB_WRITEMAP, LMDB mallocs a copy of every page a write transaction dirties and, once the
     /// transaction ends, keeps those buffers on a free list for reuse until the environment closes.
     var dirtyPageLimit: Int { max(1 << 20, min(governor.budget / 2, 16 << 20)) }
+
+    // MARK: Presence tables
+
+    /// Keeps a presence table for the set in `database`, whose keys are `width` bytes (at most 8).
+    func registerPresence(_ database: UInt32, width: Int) {
+        let i = Int(database)
+        if presence.count <= i { presence += Array(repeating: nil, count: i + 1 - presence.count) }
+        if let table = presence[i], table.width == width { return }
+        if presence[i] == nil { presenceTables += 1 }
+        presence[i] = PresenceTable(width: width, maximumBytes: 0)
+        balance()
+    }
+
+    /// Stops keeping a presence table for `database` (its collection was removed).
+    func dropPresence(_ database: UInt32) {
+        guard Int(database) < presence.count, presence[Int(database)] != nil else { return }
+        presence[Int(database)] = nil
+        presenceTables -= 1
+    }
+
+    /// The presence table for `key` in `database`, if its set keeps one and the key has its width.
+    @inline(__always)
+    func presenceTable(_ database: UInt32, _ key: UnsafeRawBufferPointer) -> PresenceTable? {
+        guard Int(database) < presence.count, let table = presence[Int(database)], table.width == key.count else { return nil }
+        return table
+    }
+
+    /// Splits the budget's read side (what the write buffer leaves) between the sets' presence tables
+    /// and the read cache: the tables may take all of it but half of what the read cache holds, shared
+    /// equally; the read cache gets what the tables leave. The write buffer's part is the most it held
+    /// before a recent flush (``pendingReserve``), not what it holds at this instant: the buffer fills
+    /// and empties many times a second, and the tables must not shrink and grow with it.
+    func balance() {
+        pendingReserve = max(bufferedBytes, pendingReserve - pendingReserve / 8)
+        let readSide = governor.budget - min(pendingReserve, bufferLimit)
+        let tables = presence.compactMap { $0 }
+        if !tables.isEmpty {
+            let share = max(0, readSide - min(reads.bytes, readSide / 2)) / tables.count
+            for table in tables { table.setMaximumBytes(share) }
+        }
+        reads.evict(to: readSide - presenceBytes)
+    }
 
     // MARK: Point operations
 
@@ -118,11 +184,15 @@ final class StoreCache {
     /// Buffers a write (`nil` deletes). The caller flushes when ``needsFlush``.
     func buffer(_ database: UInt32, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
         pending.put(database, key, value)
+        if let table = presenceTable(database, key) {
+            let word = table.word(key)
+            if value == nil { table.remove(word) } else { table.insert(word) }
+        }
         // The buffer answers for the key until the flush.
         if reads.table.count > 0 { reads.remove(CacheKey(database: database, bytes: CachedBytes(key))) }
     }
 
-    var needsFlush: Bool { pending.bytes > bufferLimit || pending.isNearlyFull }
+    var needsFlush: Bool { bufferedBytes > bufferLimit || pending.isNearlyFull }
 
     /// Writes every buffered change to LMDB, sorted by database and key, in as few transactions as
     /// the dirty-page limit allows. Written entries are not added to the read cache (no
@@ -142,6 +212,7 @@ final class StoreCache {
     ///
     /// With `only`, writes only that database's changes and keeps the rest buffered.
     func flush(_ environment: Environment, only: UInt32? = nil) throws {
+        pendingReserve = max(pendingReserve, bufferedBytes)
         guard !pending.isEmpty else { return }
         if let only, pending.count(of: only) == 0 { return }
         let all = pending.sorted()
@@ -222,6 +293,7 @@ final class StoreCache {
 
     /// Drops what is buffered and cached for `database` (after `removeAll`, or when it is deleted).
     func forget(database: UInt32) {
+        if Int(database) < presence.count { presence[Int(database)]?.removeAll() }
         reads.remove(database: database)
         pending.remove(database: database)
     }
@@ -263,9 +335,9 @@ final class StoreCache {
         }
         // Growth pays when enough lookups since the last tick missed keys the cache had just evicted.
         let lookups = statistics.hits + statistics.misses - lookupsAtLastTick
-        let ghostHits = reads.ghostHits - ghostHitsAtLastTick
+        let ghostHits = reads.ghostHits + presenceMisses - ghostHitsAtLastTick
         lookupsAtLastTick = statistics.hits + statistics.misses
-        ghostHitsAtLastTick = reads.ghostHits
+        ghostHitsAtLastTick = reads.ghostHits + presenceMisses
         let pays = lookups > 0 && Double(ghostHits) >= governor.policy.paysFraction * Double(lookups)
         if case .bytes(let fixed) = mode { governor.fix(budget: fixed) } else { governor.updateBudget(sample, growthPays: pays) }
         statistics.residentAnonymous = sample.residentAnonymous
@@ -273,7 +345,7 @@ final class StoreCache {
         if governor.budget != old {
             logger.debug("cache budget \(old) -> \(governor.budget) bytes (RssAnon \(sample.residentAnonymous), limit \(limit.bytes) from \(limit.source))")
         }
-        reads.evict(to: governor.budget - min(pending.bytes, governor.budget / 2))
-        if needsFlush { try flush(store.environment) }
+        balance()
+        if needsFlush { try store.flushBuffers() }
     }
 }

@@ -4,11 +4,13 @@ import Glibc
 
 /// Fixed-size storage for the cache's large tables, outside the allocator.
 ///
-/// Tables of 2 MiB or more are mapped anonymously (`mmap`) and ask the kernel for transparent huge
-/// pages (`madvise(MADV_HUGEPAGE)`): a lookup in a table of a gigabyte touches a random slot, and with
-/// 4 KiB pages nearly every probe also misses the TLB, a page walk that costs as much as the memory
-/// miss itself. When the table is freed its pages go straight back to the system (`munmap`), whatever
-/// the allocator does. Small tables use the allocator.
+/// Tables of 256 KiB or more are mapped anonymously (`mmap`, the length rounded up to whole 4 KiB
+/// pages) and ask the kernel for transparent huge pages (`madvise(MADV_HUGEPAGE)`): a lookup in a
+/// table of a gigabyte touches a random slot, and with 4 KiB pages nearly every probe also misses the
+/// TLB, a page walk that costs as much as the memory miss itself. When the table is freed its pages go
+/// straight back to the system (`munmap`), whatever the allocator does (glibc's own mmap threshold
+/// rises after frees, after which it would keep such blocks in its heap). Small tables use the
+/// allocator.
 ///
 /// A class so that a table is freed exactly once. Its owners (the read cache's noncopyable table, the
 /// write buffer, itself a class) replace it on resize and never share it.
@@ -18,7 +20,7 @@ final class TableStorage<Element> {
     private let mappedBytes: Int
 
     /// The smallest table that is mapped rather than allocated.
-    static var mappingThreshold: Int { 2 << 20 }
+    static var mappingThreshold: Int { 256 << 10 }
 
     /// `count` elements, each initialised to `initial`.
     init(count: Int, initial: Element) {
@@ -26,7 +28,7 @@ final class TableStorage<Element> {
         let bytes = max(1, count) * MemoryLayout<Element>.stride
         var mapped: UnsafeMutableRawPointer?
         if bytes >= Self.mappingThreshold {
-            let length = (bytes + Self.mappingThreshold - 1) & ~(Self.mappingThreshold - 1)
+            let length = (bytes + 4095) & ~4095
             if let p = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED {
                 _ = madvise(p, length, MADV_HUGEPAGE)  // advice only: without THP the pages are 4 KiB
                 mapped = p

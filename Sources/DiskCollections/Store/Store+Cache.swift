@@ -19,7 +19,7 @@ extension Store {
         }
         var s = cache.statistics
         s.cacheBytes = cache.bytes
-        s.bufferedBytes = cache.pending.bytes
+        s.bufferedBytes = cache.bufferedBytes
         s.evictions = cache.reads.evictions
         return s
     }

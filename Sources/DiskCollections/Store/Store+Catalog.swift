@@ -95,7 +95,8 @@ extension Store {
             guard try txn.delete(catalog, key: Array(name.utf8)) else { return false }
             if let db = try txn.openExistingDatabase(name) {
                 cache?.forget(database: db.handleID)
-                queueBuffers[db.handleID] = nil
+                cache?.dropPresence(db.handleID)
+                dropQueueBuffer(db.handleID)
                 try txn.clear(db, deleteDatabase: true)
             }
             let internalPrefix = SearchEngine.internalPrefix(name)
@@ -113,7 +114,11 @@ extension Store {
     ///   anything else.
     public func set<Element: DiskKey>(_ name: String, of: Element.Type = Element.self) throws -> DiskSet<Element> {
         let d = CollectionDescriptor(kind: "set", key: Element.diskKeyCodec, value: "none", version: Store.formatVersion)
-        return DiskSet(store: self, name: name, database: try open(name, d, flags: []))
+        let database = try open(name, d, flags: [])
+        if let width = (Element.self as? any FixedWidthDiskKey.Type)?.diskKeyWidth, width <= 8 {
+            cache?.registerPresence(database.handleID, width: width)
+        }
+        return DiskSet(store: self, name: name, database: database)
     }
 
     /// The map `name` from `Key` to `Value`, created if missing.

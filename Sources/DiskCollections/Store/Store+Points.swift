@@ -33,7 +33,10 @@ extension Store {
     func pointContains(_ database: Database, _ key: UnsafeRawBufferPointer) throws -> Bool {
         try checkCurrent(database)
         if let txn = currentWrite ?? currentRead { return try txn.contains(database, key: key) }
-        if cache != nil { return try cachedBytes(database, key) != nil }
+        if let cache {
+            if let table = cache.presenceTable(database.handleID, key) { return try isPresent(cache, table, database, key) }
+            return try cachedBytes(database, key) != nil
+        }
         return try environment.read { txn in try txn.contains(database, key: key) }
     }
 
@@ -51,7 +54,12 @@ extension Store {
     func pointInsert(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool {
         try checkCurrent(database)
         if let txn = try explicitWrite(database) { return try txn.put(database, key: key, value: value, flags: .noOverwrite) }
-        if cache != nil {
+        if let cache {
+            if let table = cache.presenceTable(database.handleID, key) {
+                guard try !isPresent(cache, table, database, key) else { return false }
+                try bufferedWrite(database, key, value)  // which adds the key to the table
+                return true
+            }
             // An absent answer is not kept in the read cache: the write that follows buffers the key.
             guard try cachedBytes(database, key, rememberAbsence: false) == nil else { return false }
             try bufferedWrite(database, key, value)
@@ -130,7 +138,9 @@ extension Store {
 
     @inline(__always)
     func forgetCached(_ database: Database, _ key: UnsafeRawBufferPointer) {
-        guard let cache, cache.reads.table.count > 0 else { return }
+        guard let cache else { return }
+        if let table = cache.presenceTable(database.handleID, key) { table.remove(table.word(key)) }
+        guard cache.reads.table.count > 0 else { return }
         cache.reads.remove(CacheKey(database: database.handleID, bytes: CachedBytes(key)))
     }
 
@@ -160,5 +170,27 @@ extension Store {
         let value = try environment.readRecent { txn in try txn.get(database, key: key) { CachedBytes($0) } }
         if value != nil || rememberAbsence { cache.reads.store(cacheKey, value) }
         return value
+    }
+
+    /// Whether `key` is in the set of `database`, whose presence table is `table`: the table, then the
+    /// write buffer, then LMDB in the kept snapshot. A present key is added to the table; an absent one
+    /// is not remembered (a search asks about a new state once, then inserts it).
+    @inline(__always)
+    private func isPresent(_ cache: StoreCache, _ table: PresenceTable, _ database: Database, _ key: UnsafeRawBufferPointer) throws -> Bool {
+        try cache.countOperation(self)
+        let word = table.word(key)
+        if table.contains(word) { cache.statistics.hits += 1; return true }
+        if !cache.pending.isEmpty, let buffered = cache.pending.lookup(database.handleID, key) {
+            cache.statistics.hits += 1
+            if buffered != nil { table.insert(word) }
+            return buffered != nil
+        }
+        cache.statistics.misses += 1
+        let present = try environment.readRecent { txn in try txn.contains(database, key: key) }
+        if present {
+            if table.isFull(word) { cache.presenceMisses += 1 }
+            table.insert(word)
+        }
+        return present
     }
 }

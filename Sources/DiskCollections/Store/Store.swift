@@ -101,8 +101,10 @@ public final class Store {
 
     /// Commits the write buffer and the queues' buffered appends and pops.
     func flushBuffers() throws {
+        let flushes = cache?.statistics.flushes
         if let cache { try cache.flush(environment) }
-        if !queueBuffers.isEmpty { try flushQueues() }
+        // A flush of queues alone counts as a flush of the buffer too.
+        if !queueBuffers.isEmpty, try flushQueues(), let cache, cache.statistics.flushes == flushes { cache.statistics.flushes += 1 }
     }
 
     /// Runs `body` in one write transaction: every collection change in it commits together when it
