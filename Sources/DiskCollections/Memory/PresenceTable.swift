@@ -24,12 +24,17 @@
 /// - The table starts small and grows up to `maximumBytes`, which the store's governor sets.
 ///
 /// It must never answer "present" for an absent key: every change of the set that might remove a key
-/// (a delete, any write in a transaction that may abort) removes it here first.
+/// (a delete, any write in a transaction that may abort) removes it here first. While it is
+/// *complete* (``isComplete``: it has held every key since the set was empty) it answers "absent" too,
+/// which for a search's new states saves an LMDB lookup each.
 final class PresenceTable {
     /// One of the table's 16 parts: the words whose top 4 bits are its index.
     private struct Segment {
-        var slots: TableStorage<UInt64>
-        var marks: TableStorage<UInt64>
+        let slots: TableStorage<UInt64>
+        let marks: TableStorage<UInt64>
+        /// The storages' base addresses, read on the hot path without touching their references.
+        let slotBase: UnsafeMutablePointer<UInt64>
+        let markBase: UnsafeMutablePointer<UInt64>
         var slotCount: Int
         var count = 0
         var hand = 0
@@ -41,6 +46,8 @@ final class PresenceTable {
             self.slotCount = slotCount
             slots = TableStorage(count: slotCount, initial: 0)
             marks = TableStorage(count: (slotCount + 63) / 64, initial: 0)
+            slotBase = slots.base
+            markBase = marks.base
             var step = max(1, Int(Double(slotCount) * 0.618_033_988_75)) | 1
             while Self.gcd(step, slotCount) != 1 { step += 2 }
             stride = step
@@ -53,7 +60,7 @@ final class PresenceTable {
 
     /// The encoded width of the set's keys.
     let width: Int
-    private var segments: [Segment]
+    @exclusivity(unchecked) private var segments: [Segment]
     /// Keys held, the zero word included.
     private(set) var count = 0
     private var hasZero = false
@@ -63,6 +70,10 @@ final class PresenceTable {
     private(set) var bytes = 0
     /// Keys evicted.
     private(set) var evictions = 0
+    /// Whether the table holds every key of its set (it has since the set was empty, and nothing
+    /// evicted or bypassed it): then a key it does not hold is absent. Cleared by the first eviction;
+    /// the store's cache clears it too when a commit it did not make may have added keys.
+    var isComplete = false
 
     static let segmentBits = 4
     static let segmentCount = 1 << segmentBits
@@ -83,6 +94,11 @@ final class PresenceTable {
     private static func capacity(_ slots: Int) -> Int { slots - slots / 4 }
     private static func slots(for bytes: Int) -> Int {
         max(initialSlotsPerSegment, Int(Double(bytes) / bytesPerSlot))
+    }
+
+    /// Whether the table holds nearly as many keys as its budget allows (nine tenths).
+    var isNearlyFull: Bool {
+        count >= Self.capacity(maximumSlotsPerSegment) * Self.segmentCount * 9 / 10
     }
 
     /// Whether the segment of `w` holds as many keys as the budget allows (a miss on a present key
@@ -120,12 +136,12 @@ final class PresenceTable {
     func contains(_ w: UInt64) -> Bool {
         if w == 0 { return hasZero }
         let s = Self.segment(w)
-        let slots = segments[s].slots.base, n = segments[s].slotCount
+        let slots = segments[s].slotBase, n = segments[s].slotCount
         var i = Self.home(w, n)
         while true {
             let x = slots[i]
             if x == w {
-                segments[s].marks.base[i >> 6] |= 1 << UInt64(i & 63)
+                segments[s].markBase[i >> 6] |= 1 << UInt64(i & 63)
                 return true
             }
             if x == 0 { return false }
@@ -140,7 +156,7 @@ final class PresenceTable {
             return
         }
         let s = Self.segment(w)
-        if Self.find(w, in: segments[s]) != nil { return }
+        if Self.find(w, segments[s].slotBase, segments[s].slotCount) != nil { return }
         if segments[s].count + 1 > Self.capacity(segments[s].slotCount) {
             let target = min(segments[s].slotCount * 2, maximumSlotsPerSegment)
             if target > segments[s].slotCount { resize(s, slots: target) } else { evictOne(s) }
@@ -157,7 +173,7 @@ final class PresenceTable {
             return
         }
         let s = Self.segment(w)
-        guard let i = Self.find(w, in: segments[s]) else { return }
+        guard let i = Self.find(w, segments[s].slotBase, segments[s].slotCount) else { return }
         delete(s, at: i)
     }
 
@@ -188,7 +204,7 @@ final class PresenceTable {
         for segment in segments {
             var run = 0
             for i in 0..<(2 * segment.slotCount) {  // twice round, for a run that wraps
-                if segment.slots.base[i % segment.slotCount] != 0 { run += 1; longest = max(longest, min(run, segment.slotCount)) } else { run = 0 }
+                if segment.slotBase[i % segment.slotCount] != 0 { run += 1; longest = max(longest, min(run, segment.slotCount)) } else { run = 0 }
             }
         }
         return longest
@@ -198,8 +214,7 @@ final class PresenceTable {
 
     /// The slot holding `w` (nonzero) in `segment`, or nil.
     @inline(__always)
-    private static func find(_ w: UInt64, in segment: Segment) -> Int? {
-        let slots = segment.slots.base, n = segment.slotCount
+    private static func find(_ w: UInt64, _ slots: UnsafeMutablePointer<UInt64>, _ n: Int) -> Int? {
         var i = home(w, n)
         while true {
             let x = slots[i]
@@ -212,11 +227,11 @@ final class PresenceTable {
     /// Puts `w` (absent, nonzero) in the first free slot from its home; the caller counts it.
     @inline(__always)
     private static func place(_ w: UInt64, marked: Bool, in segment: inout Segment) {
-        let slots = segment.slots.base, n = segment.slotCount
+        let slots = segment.slotBase, n = segment.slotCount
         var i = home(w, n)
         while slots[i] != 0 { i = i + 1 == n ? 0 : i + 1 }
         slots[i] = w
-        setMark(segment.marks.base, i, marked)
+        setMark(segment.markBase, i, marked)
     }
 
     @inline(__always) private static func isMarked(_ marks: UnsafeMutablePointer<UInt64>, _ i: Int) -> Bool {
@@ -228,7 +243,7 @@ final class PresenceTable {
 
     /// Removes the entry at `start` of segment `s`, shifting later entries of its run back.
     private func delete(_ s: Int, at start: Int) {
-        let slots = segments[s].slots.base, marks = segments[s].marks.base, n = segments[s].slotCount
+        let slots = segments[s].slotBase, marks = segments[s].markBase, n = segments[s].slotCount
         var i = start
         var j = i
         while true {
@@ -253,7 +268,7 @@ final class PresenceTable {
     /// CLOCK in segment `s`: clears reference bits until an unreferenced entry is found, and evicts it.
     private func evictOne(_ s: Int) {
         guard segments[s].count > 0 else { return }
-        let slots = segments[s].slots.base, marks = segments[s].marks.base
+        let slots = segments[s].slotBase, marks = segments[s].markBase
         let n = segments[s].slotCount, stride = segments[s].stride
         var hand = segments[s].hand
         while true {
@@ -266,6 +281,7 @@ final class PresenceTable {
                 } else {
                     delete(s, at: at)
                     evictions += 1
+                    isComplete = false
                     segments[s].hand = hand
                     return
                 }
@@ -278,8 +294,8 @@ final class PresenceTable {
         let old = segments[s]
         var new = Segment(slotCount: target)
         for k in 0..<old.slotCount {
-            let w = old.slots.base[k]
-            if w != 0 { Self.place(w, marked: Self.isMarked(old.marks.base, k), in: &new) }
+            let w = old.slotBase[k]
+            if w != 0 { Self.place(w, marked: Self.isMarked(old.markBase, k), in: &new) }
         }
         new.count = old.count
         bytes += new.bytes - old.bytes

@@ -127,14 +127,50 @@ final class StoreCache {
 
     // MARK: Presence tables
 
-    /// Keeps a presence table for the set in `database`, whose keys are `width` bytes (at most 8).
-    func registerPresence(_ database: UInt32, width: Int) {
+    /// Keeps a presence table for the set in `database`, whose keys are `width` bytes (at most 8),
+    /// complete from the start if the set was empty in LMDB's transaction `emptyAt` and nothing of it
+    /// is buffered.
+    func registerPresence(_ database: UInt32, width: Int, emptyAt: Int?) {
         let i = Int(database)
         if presence.count <= i { presence += Array(repeating: nil, count: i + 1 - presence.count) }
         if let table = presence[i], table.width == width { return }
         if presence[i] == nil { presenceTables += 1 }
-        presence[i] = PresenceTable(width: width, maximumBytes: 0)
+        let table = PresenceTable(width: width, maximumBytes: 0)
+        presence[i] = table
+        if let emptyAt, pending.count(of: database) == 0 {
+            if emptyAt != completeAt { markIncomplete(); completeAt = emptyAt }
+            table.isComplete = true
+        }
         balance()
+    }
+
+    /// The LMDB transaction id at which the complete tables (``PresenceTable/isComplete``) held every
+    /// key of their sets: the last commit this store made while they did. A commit by anyone else (an
+    /// explicit `store.write { }`, another process) moves LMDB's id past it and may have added keys.
+    private var completeAt = -1
+
+    /// Whether `table` may answer "absent": it is complete, and LMDB's last commit is one this cache
+    /// accounted for. (`mdb_env_info` reads the lock file's shared memory: no system call.) When the
+    /// id moved, no table is complete any more.
+    @inline(__always)
+    func trustsAbsence(_ table: PresenceTable, _ environment: Environment) -> Bool {
+        guard table.isComplete else { return false }
+        if let last = try? environment.info().lastTransaction, last == completeAt { return true }
+        markIncomplete()
+        return false
+    }
+
+    private func markIncomplete() {
+        for case let table? in presence { table.isComplete = false }
+    }
+
+    /// Runs `body`, which commits only changes the tables already know of (the buffer's flush, the
+    /// queues', the catalog's): complete tables stay complete across it.
+    func ownCommits<R>(_ environment: Environment, _ body: () throws -> R) rethrows -> R {
+        guard presence.contains(where: { $0?.isComplete == true }),
+              let before = try? environment.info().lastTransaction, before == completeAt else { return try body() }
+        defer { if let last = try? environment.info().lastTransaction { completeAt = last } }
+        return try body()
     }
 
     /// Stops keeping a presence table for `database` (its collection was removed).
@@ -224,68 +260,71 @@ final class StoreCache {
         for item in items { itemsInDatabase[item.database, default: 0] += 1 }
         var measured: Double?  // dirty bytes per write, once a transaction has shown it
         var start = 0
-        do {
-            while start < items.count {
-                let pool = lmdbPagePool
-                let before = AllocatorStatistics.residentAnonymousFast() ?? 0
-                let (end, bytes) = try environment.write { txn -> (Int, Int) in
-                    var estimate = 0.0
-                    var bytes = 0
-                    var i = start
-                    while i < items.count {
-                        // One run of the database's keys, through one cursor: LMDB then searches only the
-                        // current leaf when the next key falls in it, instead of descending from the root.
-                        let id = items[i].database
-                        guard let db = txn.database(handleID: id) else {  // dropped since: skip its writes
-                            while i < items.count && items[i].database == id { i += 1 }
-                            continue
-                        }
-                        let leaves = Double(try txn.statistics(db).leafPages)
-                        let perWrite = measured ?? 1.5 * 4096 * min(1, leaves / Double(itemsInDatabase[id] ?? 1))
-                        let full = try txn.withCursor(db) { cursor -> Bool in
-                            // Keys past the database's last key are appended (MDB_APPEND): no search,
-                            // and full pages rather than the half-full ones a split at the end leaves.
-                            let last = try cursor.last().map { [UInt8]($0.key) }
-                            var appending = last == nil
-                            while i < items.count {
-                                if i + 16 < items.count { pending.prefetch(items[i + 16]) }
-                                guard items[i].database == id else { return false }
-                                let (_, key, value) = pending.record(items[i])
-                                if !appending, let last { appending = last.withUnsafeBytes { keyPrecedes($0, key) } }
-                                if let value {
-                                    _ = try cursor.put(key: key, value: value, flags: appending ? .append : [])
-                                    // Until measured: the entry's own bytes, twice (new entries fill pages
-                                    // that splits leave half full), or a large value's overflow pages.
-                                    if measured == nil {
-                                        estimate += Double(value.count > 2000 ? value.count : 2 * (key.count + value.count + 8))
-                                    }
-                                } else {
-                                    _ = try txn.delete(db, key: key)
-                                }
-                                bytes += key.count + (value?.count ?? 0)
-                                estimate += perWrite
-                                i += 1
-                                if estimate >= Double(limit) { return true }
-                                if (i - start) & 511 == 0, let now = AllocatorStatistics.residentAnonymousFast(),
-                                   now - before > noise, pool + now - before >= limit {
-                                    measured = Double(pool + now - before) / Double(i - start)
-                                    return true
-                                }
+        // Every key written here went through buffer(), so complete tables stay complete.
+        try ownCommits(environment) {
+            do {
+                while start < items.count {
+                    let pool = lmdbPagePool
+                    let before = AllocatorStatistics.residentAnonymousFast() ?? 0
+                    let (end, bytes) = try environment.write { txn -> (Int, Int) in
+                        var estimate = 0.0
+                        var bytes = 0
+                        var i = start
+                        while i < items.count {
+                            // One run of the database's keys, through one cursor: LMDB then searches only the
+                            // current leaf when the next key falls in it, instead of descending from the root.
+                            let id = items[i].database
+                            guard let db = txn.database(handleID: id) else {  // dropped since: skip its writes
+                                while i < items.count && items[i].database == id { i += 1 }
+                                continue
                             }
-                            return true
+                            let leaves = Double(try txn.statistics(db).leafPages)
+                            let perWrite = measured ?? 1.5 * 4096 * min(1, leaves / Double(itemsInDatabase[id] ?? 1))
+                            let full = try txn.withCursor(db) { cursor -> Bool in
+                                // Keys past the database's last key are appended (MDB_APPEND): no search,
+                                // and full pages rather than the half-full ones a split at the end leaves.
+                                let last = try cursor.last().map { [UInt8]($0.key) }
+                                var appending = last == nil
+                                while i < items.count {
+                                    if i + 16 < items.count { pending.prefetch(items[i + 16]) }
+                                    guard items[i].database == id else { return false }
+                                    let (_, key, value) = pending.record(items[i])
+                                    if !appending, let last { appending = last.withUnsafeBytes { keyPrecedes($0, key) } }
+                                    if let value {
+                                        _ = try cursor.put(key: key, value: value, flags: appending ? .append : [])
+                                        // Until measured: the entry's own bytes, twice (new entries fill pages
+                                        // that splits leave half full), or a large value's overflow pages.
+                                        if measured == nil {
+                                            estimate += Double(value.count > 2000 ? value.count : 2 * (key.count + value.count + 8))
+                                        }
+                                    } else {
+                                        _ = try txn.delete(db, key: key)
+                                    }
+                                    bytes += key.count + (value?.count ?? 0)
+                                    estimate += perWrite
+                                    i += 1
+                                    if estimate >= Double(limit) { return true }
+                                    if (i - start) & 511 == 0, let now = AllocatorStatistics.residentAnonymousFast(),
+                                       now - before > noise, pool + now - before >= limit {
+                                        measured = Double(pool + now - before) / Double(i - start)
+                                        return true
+                                    }
+                                }
+                                return true
+                            }
+                            if full { break }
                         }
-                        if full { break }
+                        return (i, bytes)
                     }
-                    return (i, bytes)
+                    if let now = AllocatorStatistics.residentAnonymousFast() { lmdbPagePool = pool + max(0, now - before) }
+                    statistics.bytesFlushed += bytes
+                    statistics.entriesFlushed += end - start
+                    start = end
                 }
-                if let now = AllocatorStatistics.residentAnonymousFast() { lmdbPagePool = pool + max(0, now - before) }
-                statistics.bytesFlushed += bytes
-                statistics.entriesFlushed += end - start
-                start = end
+            } catch {
+                pending.keep(ArraySlice(others + items[start...]))
+                throw error
             }
-        } catch {
-            pending.keep(ArraySlice(others + items[start...]))
-            throw error
         }
         if only == nil { pending.removeAll() } else { pending.keep(ArraySlice(others)) }
         statistics.flushes += 1
@@ -293,7 +332,10 @@ final class StoreCache {
 
     /// Drops what is buffered and cached for `database` (after `removeAll`, or when it is deleted).
     func forget(database: UInt32) {
-        if Int(database) < presence.count { presence[Int(database)]?.removeAll() }
+        if Int(database) < presence.count, let table = presence[Int(database)] {
+            table.removeAll()
+            table.isComplete = false
+        }
         reads.remove(database: database)
         pending.remove(database: database)
     }
@@ -338,7 +380,10 @@ final class StoreCache {
         let ghostHits = reads.ghostHits + presenceMisses - ghostHitsAtLastTick
         lookupsAtLastTick = statistics.hits + statistics.misses
         ghostHitsAtLastTick = reads.ghostHits + presenceMisses
-        let pays = lookups > 0 && Double(ghostHits) >= governor.policy.paysFraction * Double(lookups)
+        // A complete table that is full is about to evict, after which each absent key is an LMDB
+        // lookup again: growth pays.
+        let completeAndFull = presence.contains { $0.map { $0.isComplete && $0.isNearlyFull } ?? false }
+        let pays = completeAndFull || (lookups > 0 && Double(ghostHits) >= governor.policy.paysFraction * Double(lookups))
         if case .bytes(let fixed) = mode { governor.fix(budget: fixed) } else { governor.updateBudget(sample, growthPays: pays) }
         statistics.residentAnonymous = sample.residentAnonymous
         statistics.budget = governor.budget

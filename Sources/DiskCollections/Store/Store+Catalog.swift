@@ -60,7 +60,8 @@ extension Store {
             return nil
         }
         if let db = try withRead(check) { return db }
-        return try withWrite { txn in
+        // The catalog's commit adds no keys to any set: complete presence tables stay complete.
+        return try ownCommit { try withWrite { txn in
             if let db = try check(txn) { return db }
             if try txn.openExistingDatabase(name) != nil {
                 throw DiskCollectionsError.typeMismatch(collection: name, stored: "database not made by DiskCollections",
@@ -68,7 +69,7 @@ extension Store {
             }
             try txn.put(catalog, key: Array(name.utf8), value: Array(record))
             return try txn.openDatabase(name, flags: flags)!
-        }
+        } }
     }
 
     /// Every collection in the store, with its kind, types and count, sorted by name.
@@ -116,7 +117,13 @@ extension Store {
         let d = CollectionDescriptor(kind: "set", key: Element.diskKeyCodec, value: "none", version: Store.formatVersion)
         let database = try open(name, d, flags: [])
         if let width = (Element.self as? any FixedWidthDiskKey.Type)?.diskKeyWidth, width <= 8 {
-            cache?.registerPresence(database.handleID, width: width)
+            if let cache {
+                // Complete from the start only if the set is empty in a committed snapshot (not in a
+                // transaction that may still abort).
+                let emptyAt = currentWrite != nil || currentRead != nil ? nil
+                    : try environment.read { txn in try txn.count(database) == 0 ? txn.id : nil }
+                cache.registerPresence(database.handleID, width: width, emptyAt: emptyAt)
+            }
         }
         return DiskSet(store: self, name: name, database: database)
     }

@@ -136,10 +136,20 @@ extension Store {
         forgetCached(database, key)
     }
 
+    /// Runs `body`, a commit of changes the presence tables already know of, telling the cache.
+    func ownCommit<R>(_ body: () throws -> R) rethrows -> R {
+        guard let cache else { return try body() }
+        return try cache.ownCommits(environment, body)
+    }
+
     @inline(__always)
     func forgetCached(_ database: Database, _ key: UnsafeRawBufferPointer) {
         guard let cache else { return }
-        if let table = cache.presenceTable(database.handleID, key) { table.remove(table.word(key)) }
+        if let table = cache.presenceTable(database.handleID, key) {
+            // A change in a transaction (which may still abort) bypasses the table.
+            table.remove(table.word(key))
+            table.isComplete = false
+        }
         guard cache.reads.table.count > 0 else { return }
         cache.reads.remove(CacheKey(database: database.handleID, bytes: CachedBytes(key)))
     }
@@ -151,7 +161,7 @@ extension Store {
         if let value, value.count > WriteBuffer.largestBufferedValue {
             // A large value would crowd the buffer out: write it now, after what is buffered.
             try flushBuffers()
-            try environment.write { txn in _ = try txn.put(database, key: key, value: value) }
+            try ownCommit { try environment.write { txn in _ = try txn.put(database, key: key, value: value) } }
             forgetCached(database, key)
             return
         }
@@ -180,6 +190,9 @@ extension Store {
         try cache.countOperation(self)
         let word = table.word(key)
         if table.contains(word) { cache.statistics.hits += 1; return true }
+        // A complete table holds the buffered inserts and not the buffered deletes: its "absent" is
+        // the set's.
+        if table.isComplete, cache.trustsAbsence(table, environment) { cache.statistics.hits += 1; return false }
         if !cache.pending.isEmpty, let buffered = cache.pending.lookup(database.handleID, key) {
             cache.statistics.hits += 1
             if buffered != nil { table.insert(word) }

@@ -207,7 +207,7 @@ extension Store {
         let popped = q.poppedCommitted
         let first = q.pendingFirstSequence + UInt64(q.pendingIndex)
         let written = q.pendingCount
-        try environment.write { txn in
+        try ownCommit { try environment.write { txn in
             try txn.withCursor(q.database) { cursor in
                 var removed = 0
                 while removed < popped, try cursor.first() != nil {
@@ -226,7 +226,7 @@ extension Store {
                     }
                 }
             }
-        }
+        } }
         q.committedRemaining += written
         q.poppedCommitted = 0
         let before = q.pendingBytes
