@@ -57,6 +57,50 @@ import TestSupport
         #expect(table.count == 0)
     }
 
+    /// `unmix` inverts the mix, so a flush gets the keys' bytes back from the words.
+    @Test func unmixInvertsTheMix() {
+        var rng = SplitMix64(seed: 9)
+        for width in [4, 8] {
+            let table = PresenceTable(width: width, maximumBytes: 1 << 20)
+            for _ in 0..<10_000 {
+                var x = UInt64.random(in: 0...UInt64.max, using: &rng)
+                if width == 4 { x &= 0xffff_ffff }
+                let w = withUnsafeBytes(of: x) { table.word(UnsafeRawBufferPointer(rebasing: $0[0..<width])) }
+                #expect(PresenceTable.unmix(w) == x)
+            }
+        }
+    }
+
+    /// Dirty keys (a set's buffered inserts) are never evicted, however small the table, and
+    /// `takeDirty` hands each back once; a dirty key removed is not handed back.
+    @Test func dirtyKeysStayUntilTaken() {
+        let table = PresenceTable(width: 8, maximumBytes: 4 << 10)
+        var rng = SplitMix64(seed: 4)
+        var dirty = Set<UInt64>()
+        for i in 0..<20_000 {
+            let w = UInt64.random(in: 0...UInt64.max, using: &rng)
+            if i % 2 == 0 { table.insert(w, dirty: true); dirty.insert(w) } else { table.insert(w) }
+        }
+        let removed = dirty.first!
+        table.remove(removed)
+        dirty.remove(removed)
+        for w in dirty { #expect(table.contains(w)) }
+        #expect(table.dirtyCount == dirty.count)
+        var taken: [UInt64] = []
+        table.takeDirty(into: &taken)
+        #expect(Set(taken) == dirty && taken.count == dirty.count)
+        #expect(table.dirtyCount == 0)
+        var again: [UInt64] = []
+        table.takeDirty(into: &again)
+        #expect(again.isEmpty)
+        // Clean now, they may be evicted: the table shrinks back to its budget (the store's cache
+        // sets it again after each flush).
+        #expect(table.bytes > 64 << 10)
+        table.setMaximumBytes(4 << 10)
+        for _ in 0..<20_000 { table.insert(UInt64.random(in: 1...UInt64.max, using: &rng)) }
+        #expect(table.bytes < 32 << 10)
+    }
+
     /// Insert-only into a full table (the search's pattern: each new state evicts an old one): the
     /// clusters of linear probing stay short. A hand that swept slot by slot emptied the slots behind
     /// it and filled those ahead, and inserts became scans 100 times slower.

@@ -92,38 +92,49 @@ case "diskfull":
     // would stop it), 1M buffered entries are flushed (in transactions of at most 16 MiB of pages, so
     // the first commits and a later one fails), the limit is lifted, the flush is retried.
     signal(SIGXFSZ, SIG_IGN)  // a write past the limit then fails with EFBIG instead of killing us
-    let dir = args[2]
+    // With "set": 1M keys of a DiskSet<UInt64>, buffered as dirty keys of its presence table.
+    let dir = args[2], asSet = args.count > 3 && args[3] == "set"
     var store = try Store(at: dir, cacheBudget: .bytes(256 << 20))
     var map = try store.map("m", key: UInt64.self, value: UInt64.self)
+    // (Opened only then: a set's presence table shrinks the buffer's share, and all 1M must fit.)
+    var set = asSet ? try store.set("s", of: UInt64.self) : nil
+    func put(_ i: UInt64) throws {
+        if let set { try set.insert(i &* 0x9E37_79B9_7F4A_7C15) } else { try map.setValue(i &* 7, forKey: i &* 0x9E37_79B9_7F4A_7C15) }
+    }
+    func holds(_ i: UInt64) throws -> Bool {
+        if let set { return try set.contains(i &* 0x9E37_79B9_7F4A_7C15) }
+        return try map[i &* 0x9E37_79B9_7F4A_7C15] == i &* 7
+    }
     var limit = rlimit()
     getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
     let unlimited = limit
     limit.rlim_cur = 12 << 20
     setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
     let n = UInt64(1_000_000)
-    for i in 0..<n { try map.setValue(i &* 7, forKey: i &* 0x9E37_79B9_7F4A_7C15) }
+    for i in 0..<n { try put(i) }
     var failure = ""
     do { try store.flush() } catch let error as LMDBError { failure = "\(error.code.rawValue) \(error)" }
     let committedBeforeFailure = store.statistics.entriesFlushed
     var readable = 0
-    for i in 0..<n where try map[i &* 0x9E37_79B9_7F4A_7C15] == i &* 7 { readable += 1 }
+    for i in 0..<n where try holds(i) { readable += 1 }
     var lifted = unlimited
     setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &lifted)
     try store.flush()
     store.close()
     store = try Store(at: dir)
     map = try store.map("m", key: UInt64.self, value: UInt64.self)
+    if asSet { set = try store.set("s", of: UInt64.self) }
     var reopened = 0
-    for i in 0..<n where try map[i &* 0x9E37_79B9_7F4A_7C15] == i &* 7 { reopened += 1 }
+    for i in 0..<n where try holds(i) { reopened += 1 }
     struct DiskFull: Encodable {
         var failure: String; var committedBeforeFailure: Int; var readableAfterFailure: Int
         var afterRetryAndReopen: Int; var count: Int
     }
     print(String(decoding: try JSONEncoder().encode(DiskFull(failure: failure, committedBeforeFailure: committedBeforeFailure,
-        readableAfterFailure: readable, afterRetryAndReopen: reopened, count: try map.count)), as: UTF8.self))
+        readableAfterFailure: readable, afterRetryAndReopen: reopened, count: try set?.count ?? map.count)), as: UTF8.self))
     exit(0)
 default:
-    print("usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR | crash DIR | diskfull DIR")
+    print("usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR | crash DIR | diskfull DIR [set]")
     exit(2)
 }
 let encoder = JSONEncoder()

@@ -32,11 +32,15 @@ final class PresenceTable {
     private struct Segment {
         let slots: TableStorage<UInt64>
         let marks: TableStorage<UInt64>
+        /// A bit per slot: the key was inserted and not yet written to LMDB.
+        let dirt: TableStorage<UInt64>
         /// The storages' base addresses, read on the hot path without touching their references.
         let slotBase: UnsafeMutablePointer<UInt64>
         let markBase: UnsafeMutablePointer<UInt64>
+        let dirtBase: UnsafeMutablePointer<UInt64>
         var slotCount: Int
         var count = 0
+        var dirtyCount = 0
         var hand = 0
         /// The hand's step: about 0.618 of the slot count and coprime to it, so the hand visits every
         /// slot once a round, in an order spread over the whole segment (see ``evictOne(_:)``).
@@ -46,8 +50,10 @@ final class PresenceTable {
             self.slotCount = slotCount
             slots = TableStorage(count: slotCount, initial: 0)
             marks = TableStorage(count: (slotCount + 63) / 64, initial: 0)
+            dirt = TableStorage(count: (slotCount + 63) / 64, initial: 0)
             slotBase = slots.base
             markBase = marks.base
+            dirtBase = dirt.base
             var step = max(1, Int(Double(slotCount) * 0.618_033_988_75)) | 1
             while Self.gcd(step, slotCount) != 1 { step += 2 }
             stride = step
@@ -55,7 +61,7 @@ final class PresenceTable {
 
         private static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
-        var bytes: Int { slots.bytes + marks.bytes }
+        var bytes: Int { slots.bytes + marks.bytes + dirt.bytes }
     }
 
     /// The encoded width of the set's keys.
@@ -64,6 +70,10 @@ final class PresenceTable {
     /// Keys held, the zero word included.
     private(set) var count = 0
     private var hasZero = false
+    private var zeroIsDirty = false
+    /// Keys inserted and not yet written to LMDB (``takeDirty()``): the set's buffered inserts, kept
+    /// here as one bit each instead of a record in the write buffer. They are never evicted.
+    private(set) var dirtyCount = 0
     /// The most bytes the table may take; it evicts rather than grow past it.
     private(set) var maximumBytes: Int
     /// Bytes the segments hold.
@@ -78,8 +88,8 @@ final class PresenceTable {
     static let segmentBits = 4
     static let segmentCount = 1 << segmentBits
     static let initialSlotsPerSegment = 64
-    /// Bytes per slot: the word and its reference bit.
-    static let bytesPerSlot = 8.125
+    /// Bytes per slot: the word, its reference bit and its dirty bit.
+    static let bytesPerSlot = 8.25
 
     init(width: Int, maximumBytes: Int) {
         precondition(width > 0 && width <= 8)
@@ -149,27 +159,79 @@ final class PresenceTable {
         }
     }
 
-    /// Adds `w` (known present in the set), evicting another key of its segment if the table is full.
-    func insert(_ w: UInt64) {
+    /// Adds `w` (known present in the set, or, when `dirty`, inserted into it and not yet written),
+    /// evicting another key of its segment if the table is full.
+    func insert(_ w: UInt64, dirty: Bool = false) {
         if w == 0 {
             if !hasZero { hasZero = true; count += 1 }
+            if dirty, !zeroIsDirty { zeroIsDirty = true; dirtyCount += 1 }
             return
         }
         let s = Self.segment(w)
-        if Self.find(w, segments[s].slotBase, segments[s].slotCount) != nil { return }
+        if let i = Self.find(w, segments[s].slotBase, segments[s].slotCount) {
+            if dirty, !Self.isMarked(segments[s].dirtBase, i) {
+                Self.setMark(segments[s].dirtBase, i, true)
+                segments[s].dirtyCount += 1
+                dirtyCount += 1
+            }
+            return
+        }
         if segments[s].count + 1 > Self.capacity(segments[s].slotCount) {
             let target = min(segments[s].slotCount * 2, maximumSlotsPerSegment)
-            if target > segments[s].slotCount { resize(s, slots: target) } else { evictOne(s) }
+            if target > segments[s].slotCount || !evictOne(s) {
+                // Grow past the budget only when every key of the segment is dirty (the store flushes
+                // long before: dirty keys count with its write buffer).
+                resize(s, slots: max(target, segments[s].slotCount + 1))
+            }
         }
-        Self.place(w, marked: false, in: &segments[s])
+        Self.place(w, marked: false, dirty: dirty, in: &segments[s])
         segments[s].count += 1
         count += 1
+        if dirty { segments[s].dirtyCount += 1; dirtyCount += 1 }
+    }
+
+    /// The dirty keys' words (in no order), which are then clean: the caller writes them to LMDB.
+    func takeDirty(into words: inout [UInt64]) {
+        if zeroIsDirty { words.append(0); zeroIsDirty = false }
+        for s in segments.indices where segments[s].dirtyCount > 0 {
+            let slots = segments[s].slotBase, dirt = segments[s].dirtBase
+            for b in 0..<((segments[s].slotCount + 63) / 64) where dirt[b] != 0 {
+                var bits = dirt[b]
+                while bits != 0 {
+                    words.append(slots[b << 6 | bits.trailingZeroBitCount])
+                    bits &= bits - 1
+                }
+                dirt[b] = 0
+            }
+            segments[s].dirtyCount = 0
+        }
+        dirtyCount = 0
+    }
+
+    /// The key bytes, zero-extended to 64 bits and loaded in memory order, of the word `w`: the
+    /// inverse of ``word(_:)``.
+    static func unmix(_ w: UInt64) -> UInt64 {
+        var x = w
+        x ^= x >> 33
+        x &*= inverse(0xc4ce_b9fe_1a85_ec53)
+        x ^= x >> 33
+        x &*= inverse(0xff51_afd7_ed55_8ccd)
+        x ^= x >> 33
+        return x
+    }
+
+    /// The multiplicative inverse of odd `a` modulo 2^64 (Newton's iteration doubles the correct bits).
+    private static func inverse(_ a: UInt64) -> UInt64 {
+        var x = a  // correct to 3 bits for odd a
+        for _ in 0..<5 { x &*= 2 &- a &* x }
+        return x
     }
 
     /// Forgets `w` (the set may no longer hold it).
     func remove(_ w: UInt64) {
         if w == 0 {
             if hasZero { hasZero = false; count -= 1 }
+            if zeroIsDirty { zeroIsDirty = false; dirtyCount -= 1 }
             return
         }
         let s = Self.segment(w)
@@ -184,6 +246,8 @@ final class PresenceTable {
         bytes = segments.reduce(0) { $0 + $1.bytes }
         count = 0
         hasZero = false
+        zeroIsDirty = false
+        dirtyCount = 0
     }
 
     /// Sets the budget; one smaller by more than a sixteenth of a segment shrinks the segments at
@@ -193,8 +257,10 @@ final class PresenceTable {
         maximumBytes = newValue
         let allowed = maximumSlotsPerSegment
         for s in segments.indices where segments[s].slotCount > allowed + allowed / 16 {
-            while segments[s].count > Self.capacity(allowed) { evictOne(s) }
-            resize(s, slots: allowed)
+            // Dirty keys stay: a segment keeps room for them.
+            let target = max(allowed, segments[s].dirtyCount + segments[s].dirtyCount / 3 + 1)
+            while segments[s].count > Self.capacity(target), evictOne(s) {}
+            if target < segments[s].slotCount, segments[s].count <= Self.capacity(target) { resize(s, slots: target) }
         }
     }
 
@@ -226,12 +292,13 @@ final class PresenceTable {
 
     /// Puts `w` (absent, nonzero) in the first free slot from its home; the caller counts it.
     @inline(__always)
-    private static func place(_ w: UInt64, marked: Bool, in segment: inout Segment) {
+    private static func place(_ w: UInt64, marked: Bool, dirty: Bool, in segment: inout Segment) {
         let slots = segment.slotBase, n = segment.slotCount
         var i = home(w, n)
         while slots[i] != 0 { i = i + 1 == n ? 0 : i + 1 }
         slots[i] = w
         setMark(segment.markBase, i, marked)
+        setMark(segment.dirtBase, i, dirty)
     }
 
     @inline(__always) private static func isMarked(_ marks: UnsafeMutablePointer<UInt64>, _ i: Int) -> Bool {
@@ -244,6 +311,8 @@ final class PresenceTable {
     /// Removes the entry at `start` of segment `s`, shifting later entries of its run back.
     private func delete(_ s: Int, at start: Int) {
         let slots = segments[s].slotBase, marks = segments[s].markBase, n = segments[s].slotCount
+        let dirt = segments[s].dirtBase
+        if Self.isMarked(dirt, start) { segments[s].dirtyCount -= 1; dirtyCount -= 1 }
         var i = start
         var j = i
         while true {
@@ -256,26 +325,30 @@ final class PresenceTable {
             if !stays {
                 slots[i] = w
                 Self.setMark(marks, i, Self.isMarked(marks, j))
+                Self.setMark(dirt, i, Self.isMarked(dirt, j))
                 i = j
             }
         }
         slots[i] = 0
         Self.setMark(marks, i, false)
+        Self.setMark(dirt, i, false)
         segments[s].count -= 1
         count -= 1
     }
 
-    /// CLOCK in segment `s`: clears reference bits until an unreferenced entry is found, and evicts it.
-    private func evictOne(_ s: Int) {
-        guard segments[s].count > 0 else { return }
-        let slots = segments[s].slotBase, marks = segments[s].markBase
+    /// CLOCK in segment `s`: clears reference bits until an unreferenced clean entry is found, and
+    /// evicts it. False if every entry is dirty.
+    @discardableResult
+    private func evictOne(_ s: Int) -> Bool {
+        guard segments[s].count > segments[s].dirtyCount else { return false }
+        let slots = segments[s].slotBase, marks = segments[s].markBase, dirt = segments[s].dirtBase
         let n = segments[s].slotCount, stride = segments[s].stride
         var hand = segments[s].hand
         while true {
             let at = hand
             hand += stride
             if hand >= n { hand -= n }
-            if slots[at] != 0 {
+            if slots[at] != 0, !Self.isMarked(dirt, at) {
                 if Self.isMarked(marks, at) {
                     Self.setMark(marks, at, false)
                 } else {
@@ -283,7 +356,7 @@ final class PresenceTable {
                     evictions += 1
                     isComplete = false
                     segments[s].hand = hand
-                    return
+                    return true
                 }
             }
         }
@@ -295,9 +368,10 @@ final class PresenceTable {
         var new = Segment(slotCount: target)
         for k in 0..<old.slotCount {
             let w = old.slotBase[k]
-            if w != 0 { Self.place(w, marked: Self.isMarked(old.markBase, k), in: &new) }
+            if w != 0 { Self.place(w, marked: Self.isMarked(old.markBase, k), dirty: Self.isMarked(old.dirtBase, k), in: &new) }
         }
         new.count = old.count
+        new.dirtyCount = old.dirtyCount
         bytes += new.bytes - old.bytes
         segments[s] = new
     }

@@ -100,8 +100,15 @@ final class StoreCache {
     }
 
     var bytes: Int { reads.bytes + bufferedBytes + presenceBytes }
-    /// Bytes of buffered changes: the write buffer's and the queues' pending appends.
-    var bufferedBytes: Int { pending.bytes + queueBytes }
+    /// Bytes of buffered changes: the write buffer's, the queues' pending appends, and 16 bytes for
+    /// each dirty key of a presence table (what its flush sorts them in).
+    var bufferedBytes: Int { pending.bytes + queueBytes + dirtyKeys * 16 }
+    /// Sets' inserts buffered as dirty keys of their presence tables.
+    var dirtyKeys: Int {
+        var total = 0
+        for case let table? in presence { total += table.dirtyCount }
+        return total
+    }
     var presenceBytes: Int {
         var total = 0
         for case let table? in presence { total += table.bytes }
@@ -219,11 +226,16 @@ final class StoreCache {
 
     /// Buffers a write (`nil` deletes). The caller flushes when ``needsFlush``.
     func buffer(_ database: UInt32, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
-        pending.put(database, key, value)
         if let table = presenceTable(database, key) {
             let word = table.word(key)
+            if let value, value.isEmpty, pending.count(of: database) == 0 || pending.lookup(database, key) == nil {
+                // A set's insert, and no record of the key is buffered: one dirty bit in the table.
+                table.insert(word, dirty: true)
+                return
+            }
             if value == nil { table.remove(word) } else { table.insert(word) }
         }
+        pending.put(database, key, value)
         // The buffer answers for the key until the flush.
         if reads.table.count > 0 { reads.remove(CacheKey(database: database, bytes: CachedBytes(key))) }
     }
@@ -249,85 +261,145 @@ final class StoreCache {
     /// With `only`, writes only that database's changes and keeps the rest buffered.
     func flush(_ environment: Environment, only: UInt32? = nil) throws {
         pendingReserve = max(pendingReserve, bufferedBytes)
-        guard !pending.isEmpty else { return }
-        if let only, pending.count(of: only) == 0 { return }
+        let hasRecords = !pending.isEmpty && only.map { pending.count(of: $0) > 0 } ?? !pending.isEmpty
+        var dirty: [(UInt32, PresenceTable)] = []
+        for (i, table) in presence.enumerated() where only.map({ $0 == UInt32(i) }) ?? true {
+            if let table, table.dirtyCount > 0 { dirty.append((UInt32(i), table)) }
+        }
+        guard hasRecords || !dirty.isEmpty else { return }
+        // Every key written here went through buffer(), so complete tables stay complete.
+        try ownCommits(environment) {
+            if hasRecords { try flushRecords(environment, only: only) }
+            for (id, table) in dirty { try flushDirtyKeys(environment, id, table) }
+        }
+        statistics.flushes += 1
+        if !dirty.isEmpty { balance() }  // tables that grew past their share to hold dirty keys shrink
+    }
+
+    /// Writes the write buffer's records (of `only`, or all).
+    private func flushRecords(_ environment: Environment, only: UInt32?) throws {
         let all = pending.sorted()
         let items = only.map { id in all.filter { $0.database == id } } ?? all
         let others = only.map { id in all.filter { $0.database != id } } ?? []
-        let limit = dirtyPageLimit
-        let noise = 2 << 20  // LMDB's own lists and the allocator move RssAnon by this much
-        var itemsInDatabase: [UInt32: Int] = [:]  // the n of the estimate; items are sorted by database
-        for item in items { itemsInDatabase[item.database, default: 0] += 1 }
-        var measured: Double?  // dirty bytes per write, once a transaction has shown it
-        var start = 0
-        // Every key written here went through buffer(), so complete tables stay complete.
-        try ownCommits(environment) {
-            do {
-                while start < items.count {
-                    let pool = lmdbPagePool
-                    let before = AllocatorStatistics.residentAnonymousFast() ?? 0
-                    let (end, bytes) = try environment.write { txn -> (Int, Int) in
-                        var estimate = 0.0
-                        var bytes = 0
-                        var i = start
-                        while i < items.count {
-                            // One run of the database's keys, through one cursor: LMDB then searches only the
-                            // current leaf when the next key falls in it, instead of descending from the root.
-                            let id = items[i].database
-                            guard let db = txn.database(handleID: id) else {  // dropped since: skip its writes
-                                while i < items.count && items[i].database == id { i += 1 }
-                                continue
-                            }
-                            let leaves = Double(try txn.statistics(db).leafPages)
-                            let perWrite = measured ?? 1.5 * 4096 * min(1, leaves / Double(itemsInDatabase[id] ?? 1))
-                            let full = try txn.withCursor(db) { cursor -> Bool in
-                                // Keys past the database's last key are appended (MDB_APPEND): no search,
-                                // and full pages rather than the half-full ones a split at the end leaves.
-                                let last = try cursor.last().map { [UInt8]($0.key) }
-                                var appending = last == nil
-                                while i < items.count {
-                                    if i + 16 < items.count { pending.prefetch(items[i + 16]) }
-                                    guard items[i].database == id else { return false }
-                                    let (_, key, value) = pending.record(items[i])
-                                    if !appending, let last { appending = last.withUnsafeBytes { keyPrecedes($0, key) } }
-                                    if let value {
-                                        _ = try cursor.put(key: key, value: value, flags: appending ? .append : [])
-                                        // Until measured: the entry's own bytes, twice (new entries fill pages
-                                        // that splits leave half full), or a large value's overflow pages.
-                                        if measured == nil {
-                                            estimate += Double(value.count > 2000 ? value.count : 2 * (key.count + value.count + 8))
-                                        }
-                                    } else {
-                                        _ = try txn.delete(db, key: key)
-                                    }
-                                    bytes += key.count + (value?.count ?? 0)
-                                    estimate += perWrite
-                                    i += 1
-                                    if estimate >= Double(limit) { return true }
-                                    if (i - start) & 511 == 0, let now = AllocatorStatistics.residentAnonymousFast(),
-                                       now - before > noise, pool + now - before >= limit {
-                                        measured = Double(pool + now - before) / Double(i - start)
-                                        return true
-                                    }
-                                }
-                                return true
-                            }
-                            if full { break }
-                        }
-                        return (i, bytes)
-                    }
-                    if let now = AllocatorStatistics.residentAnonymousFast() { lmdbPagePool = pool + max(0, now - before) }
-                    statistics.bytesFlushed += bytes
-                    statistics.entriesFlushed += end - start
-                    start = end
-                }
-            } catch {
-                pending.keep(ArraySlice(others + items[start...]))
-                throw error
+        var committed = 0
+        do {
+            try write(environment, count: items.count, committed: &committed,
+                      database: { items[$0].database }, prefetch: { pending.prefetch(items[$0]) }) { i, body in
+                let (_, key, value) = pending.record(items[i])
+                try body(key, value)
             }
+        } catch {
+            pending.keep(ArraySlice(others + items[committed...]))
+            throw error
         }
         if only == nil { pending.removeAll() } else { pending.keep(ArraySlice(others)) }
-        statistics.flushes += 1
+    }
+
+    /// Writes the dirty keys of the set in `database` (its buffered inserts, ``PresenceTable``):
+    /// unmixed back to their bytes, radix-sorted, through the same transactions as the records. If a
+    /// transaction fails, every key is marked dirty again (writing a key twice is harmless).
+    private func flushDirtyKeys(_ environment: Environment, _ database: UInt32, _ table: PresenceTable) throws {
+        var words: [UInt64] = []
+        words.reserveCapacity(table.dirtyCount)
+        table.takeDirty(into: &words)
+        // The key bytes in memory order, byte-swapped: numeric order is then LMDB's (memcmp) order.
+        for i in words.indices { words[i] = PresenceTable.unmix(words[i]).byteSwapped }
+        let n = words.withUnsafeMutableBufferPointer { RadixSort.sortAndDeduplicate($0.baseAddress!, count: $0.count) }
+        let width = table.width
+        var committed = 0
+        do {
+            try write(environment, count: n, committed: &committed, database: { _ in database }, prefetch: { _ in }) { i, body in
+                try withUnsafeBytes(of: words[i].bigEndian) { bytes in
+                    try body(UnsafeRawBufferPointer(rebasing: bytes[0..<width]), UnsafeRawBufferPointer(start: nil, count: 0))
+                }
+            }
+        } catch {
+            for w in words[committed..<n] {
+                var x = w.byteSwapped
+                withUnsafeBytes(of: &x) { table.insert(table.word(UnsafeRawBufferPointer(rebasing: $0[0..<width])), dirty: true) }
+            }
+            throw error
+        }
+    }
+
+    /// Writes changes `0..<count`, sorted by database and then key, in as few transactions as
+    /// ``dirtyPageLimit`` allows; `change(i, body)` passes change i's key and value (`nil`: a delete)
+    /// to `body`. `committed` is how many changes LMDB holds when it returns or throws.
+    private func write(_ environment: Environment, count: Int, committed start: inout Int,
+                       database: (Int) -> UInt32, prefetch: (Int) -> Void,
+                       change: (Int, (UnsafeRawBufferPointer, UnsafeRawBufferPointer?) throws -> Void) throws -> Void) throws {
+        let limit = dirtyPageLimit
+        let noise = 2 << 20  // LMDB's own lists and the allocator move RssAnon by this much
+        var itemsInDatabase: [UInt32: Int] = [:]  // the n of the estimate; changes are sorted by database
+        var k = 0
+        while k < count {
+            let id = database(k)
+            var e = k
+            while e < count && database(e) == id { e += 1 }
+            itemsInDatabase[id, default: 0] += e - k
+            k = e
+        }
+        var measured: Double?  // dirty bytes per write, once a transaction has shown it
+        while start < count {
+            let pool = lmdbPagePool
+            let before = AllocatorStatistics.residentAnonymousFast() ?? 0
+            let first = start
+            let (end, bytes) = try environment.write { txn -> (Int, Int) in
+                var estimate = 0.0
+                var bytes = 0
+                var i = first
+                while i < count {
+                    // One run of the database's keys, through one cursor: LMDB then searches only the
+                    // current leaf when the next key falls in it, instead of descending from the root.
+                    let id = database(i)
+                    guard let db = txn.database(handleID: id) else {  // dropped since: skip its writes
+                        while i < count && database(i) == id { i += 1 }
+                        continue
+                    }
+                    let leaves = Double(try txn.statistics(db).leafPages)
+                    let perWrite = measured ?? 1.5 * 4096 * min(1, leaves / Double(itemsInDatabase[id] ?? 1))
+                    let full = try txn.withCursor(db) { cursor -> Bool in
+                        // Keys past the database's last key are appended (MDB_APPEND): no search,
+                        // and full pages rather than the half-full ones a split at the end leaves.
+                        let last = try cursor.last().map { [UInt8]($0.key) }
+                        var appending = last == nil
+                        while i < count {
+                            if i + 16 < count { prefetch(i + 16) }
+                            guard database(i) == id else { return false }
+                            try change(i) { key, value in
+                                if !appending, let last { appending = last.withUnsafeBytes { keyPrecedes($0, key) } }
+                                if let value {
+                                    _ = try cursor.put(key: key, value: value, flags: appending ? .append : [])
+                                    // Until measured: the entry's own bytes, twice (new entries fill pages
+                                    // that splits leave half full), or a large value's overflow pages.
+                                    if measured == nil {
+                                        estimate += Double(value.count > 2000 ? value.count : 2 * (key.count + value.count + 8))
+                                    }
+                                } else {
+                                    _ = try txn.delete(db, key: key)
+                                }
+                                bytes += key.count + (value?.count ?? 0)
+                            }
+                            estimate += perWrite
+                            i += 1
+                            if estimate >= Double(limit) { return true }
+                            if (i - first) & 511 == 0, let now = AllocatorStatistics.residentAnonymousFast(),
+                               now - before > noise, pool + now - before >= limit {
+                                measured = Double(pool + now - before) / Double(i - first)
+                                return true
+                            }
+                        }
+                        return true
+                    }
+                    if full { break }
+                }
+                return (i, bytes)
+            }
+            if let now = AllocatorStatistics.residentAnonymousFast() { lmdbPagePool = pool + max(0, now - before) }
+            statistics.bytesFlushed += bytes
+            statistics.entriesFlushed += end - start
+            start = end
+        }
     }
 
     /// Drops what is buffered and cached for `database` (after `removeAll`, or when it is deleted).

@@ -21,7 +21,10 @@ extension Store {
     func pointRead(_ database: Database, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
         try checkCurrent(database)
         if let txn = currentWrite ?? currentRead { return try Self.get(txn, database, key, body) }
-        if cache != nil {
+        if let cache {
+            if let table = cache.presenceTable(database.handleID, key) {  // a set: its values are empty
+                return try body(try isPresent(cache, table, database, key) ? UnsafeRawBufferPointer(start: nil, count: 0) : nil)
+            }
             guard let bytes = try cachedBytes(database, key) else { return try body(nil) }
             return try bytes.withUnsafeBytes { try body($0) }
         }
@@ -80,7 +83,13 @@ extension Store {
             if value != nil || present { try change(txn, database, key, value) }
         }
         if let txn = try explicitWrite(database) { return try replace(txn) }
-        if cache != nil {
+        if let cache {
+            if let table = cache.presenceTable(database.handleID, key) {  // a set: its values are empty
+                let present = try isPresent(cache, table, database, key)
+                try old(present ? UnsafeRawBufferPointer(start: nil, count: 0) : nil)
+                if value != nil || present { try bufferedWrite(database, key, value) }
+                return
+            }
             let current = try cachedBytes(database, key)
             if let current { try current.withUnsafeBytes { try old($0) } } else { try old(nil) }
             if value != nil || current != nil { try bufferedWrite(database, key, value) }
