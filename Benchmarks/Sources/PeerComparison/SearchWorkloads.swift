@@ -50,6 +50,7 @@ struct SearchResult: Encodable {
     var final_rss_anon_mb: Double
     var peak_rss_file_mb: Double
     var flushes: Int?
+    var flush_transactions: Int?
     var budget_mb: Double?
     var hits: Int?
     var misses: Int?
@@ -107,6 +108,6 @@ func runObviousSearch(_ mode: String, metric: PocketCube.Metric) throws -> Searc
                         start_rss_anon_mb: mb(start), peak_rss_anon_mb: mb(sampler.peakAnonymous.load(ordering: .relaxed)),
                         final_rss_anon_mb: mb(residentMemory().anonymous),
                         peak_rss_file_mb: mb(sampler.peakFile.load(ordering: .relaxed)),
-                        flushes: statistics?.flushes, budget_mb: statistics.map { mb($0.budget) },
+                        flushes: statistics?.flushes, flush_transactions: statistics?.flushTransactions, budget_mb: statistics.map { mb($0.budget) },
                         hits: statistics?.hits, misses: statistics?.misses)
 }

@@ -12,6 +12,9 @@ public struct StoreStatistics: Sendable, Hashable, Codable {
     public var evictions = 0
     /// Flushes of the write buffer.
     public var flushes = 0
+    /// Write transactions the flushes committed (a flush takes several when its dirty pages would
+    /// pass the limit; each queue with changes takes one).
+    public var flushTransactions = 0
     /// Entries written by flushes.
     public var entriesFlushed = 0
     /// Key and value bytes written by flushes.
@@ -396,6 +399,7 @@ final class StoreCache {
                 return (i, bytes)
             }
             if let now = AllocatorStatistics.residentAnonymousFast() { lmdbPagePool = pool + max(0, now - before) }
+            statistics.flushTransactions += 1
             statistics.bytesFlushed += bytes
             statistics.entriesFlushed += end - start
             start = end

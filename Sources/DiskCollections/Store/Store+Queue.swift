@@ -227,6 +227,7 @@ extension Store {
                 }
             }
         } }
+        cache?.statistics.flushTransactions += 1
         q.committedRemaining += written
         q.poppedCommitted = 0
         let before = q.pendingBytes
