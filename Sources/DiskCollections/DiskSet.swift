@@ -91,8 +91,9 @@ public struct DiskSet<Element: DiskKey> {
         }
     }
 
-    /// The number of elements. O(1).
-    public var count: Int { get throws { try store.withRead(database) { txn in try txn.count(database) } } }
+    /// The number of elements. O(1). Outside a transaction, a set whose presence table holds all its
+    /// keys answers from the table, without committing its buffered inserts.
+    public var count: Int { get throws { try store.setCount(database) } }
 
     /// Whether the set is empty. O(1).
     public var isEmpty: Bool { get throws { try count == 0 } }

@@ -173,6 +173,10 @@ import TestSupport
             #expect(try !set.contains(i * 7 + 1))
             try queue.append(i)
         }
+        // The count comes from the complete table: nothing is committed for it.
+        let flushes = store.statistics.flushes
+        #expect(try set.count == 20_000)
+        #expect(store.statistics.flushes == flushes)
         try store.flush()
         #expect(try set.insert(14) == false)
         #expect(store.statistics.misses == 0)
@@ -184,6 +188,8 @@ import TestSupport
         #expect(throws: Oops.self) { try store.write { _ = try set.remove(7); throw Oops() } }
         #expect(try set.contains(7))
         #expect(store.statistics.misses > 0)
+        // No longer complete: the count is LMDB's, after a flush.
+        #expect(try set.count == 20_001)
     }
 
     /// Another process adds a key to the set while this one's table is complete: the next lookup

@@ -43,6 +43,17 @@ extension Store {
         return try environment.read { txn in try txn.contains(database, key: key) }
     }
 
+    /// The number of elements of the set in `database`: from its complete presence table when it
+    /// has one (every buffered insert and delete is in it), else from LMDB after its buffered changes.
+    func setCount(_ database: Database) throws -> Int {
+        try checkCurrent(database)
+        if currentWrite == nil, currentRead == nil, let cache, Int(database.handleID) < cache.presence.count,
+           let table = cache.presence[Int(database.handleID)], table.isComplete, cache.trustsAbsence(table, environment) {
+            return table.count
+        }
+        return try withRead(database) { txn in try txn.count(database) }
+    }
+
     /// Stores `value` under `key` (`nil` deletes it).
     @usableFromInline
     func pointWrite(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws {
