@@ -119,8 +119,8 @@ public struct DiskArray<Element: DiskValue> {
     /// Calls `body` with each index and element in `range` (all by default), in order, in one read
     /// snapshot, until `body` returns `false`. O(1) per element.
     public func forEachWhile(in range: Range<Int>? = nil, _ body: (Int, Element) throws -> Bool) throws {
-        let bounds = range.map { DiskKeyBounds(lower: UInt64(Swift.max($0.lowerBound, 0)).diskKeyBytes,
-                                               upper: UInt64(Swift.max($0.upperBound, 0)).diskKeyBytes) } ?? .all
+        let bounds = range.map { DiskKeyBounds(lowerBytes: UInt64(Swift.max($0.lowerBound, 0)).diskKeyBytes,
+                                               upperBytes: UInt64(Swift.max($0.upperBound, 0)).diskKeyBytes) } ?? .all
         try store.scan(database, bounds, reverse: false) { k, v in
             try decoding(name) { try body(Int(try UInt64(diskKeyBytes: k)), try Element(diskValueBytes: v)) }
         }

@@ -251,13 +251,13 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
 extension DiskMap where Key == String {
     /// The entries whose key starts with `prefix`, in order.
     public func entries(withPrefix prefix: String, reverse: Bool = false) throws -> [(key: Key, value: Value)] {
-        try entries(in: prefix.isEmpty ? .all : .prefix(prefix.diskKeyBytes), reverse: reverse)
+        try entries(in: prefix.isEmpty ? .all : .encodedPrefix(prefix.diskKeyBytes), reverse: reverse)
     }
 }
 
 extension DiskMap where Key == [UInt8] {
     /// The entries whose key starts with `prefix`, in order.
     public func entries(withPrefix prefix: [UInt8], reverse: Bool = false) throws -> [(key: Key, value: Value)] {
-        try entries(in: prefix.isEmpty ? .all : .prefix(prefix.diskKeyBytes), reverse: reverse)
+        try entries(in: prefix.isEmpty ? .all : .encodedPrefix(prefix.diskKeyBytes), reverse: reverse)
     }
 }

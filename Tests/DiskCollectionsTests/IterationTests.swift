@@ -17,7 +17,7 @@ import TestSupport
         #expect(try map.withEntries { Array($0.map(\.key)) } == keys)
         #expect(try map.withEntries { Array($0.map(\.value)) } == keys.map { model[$0]! })
         #expect(try map.withValues { Array($0) } == keys.map { model[$0]! })
-        #expect(try map.withValues(in: .init(lower: Int16(5).diskKeyBytes, upper: nil), reverse: true) { Array($0) }
+        #expect(try map.withValues(in: DiskKeyBounds(Int16(5)...), reverse: true) { Array($0) }
                 == keys.filter { $0 >= 5 }.reversed().map { model[$0]! })
         #expect(try map.withEntries(in: -500..<700, reverse: true) { Array($0.map(\.key)) } == keys.filter { (-500..<700).contains($0) }.reversed())
         #expect(try set.withElements { Array($0) } == model.keys.map { "k\($0)" }.sorted())
@@ -28,6 +28,19 @@ import TestSupport
 
     /// `forEach` reads as `Sequence.forEach`: a closure that returns nothing, as users write it;
     /// `forEachWhile` stops when its closure returns false.
+    /// Bounds are made from typed ranges (the encoded bytes are internal), and select the same keys as
+    /// the ranges themselves.
+    @Test func boundsComeFromTypedRanges() throws {
+        let f = try StoreFixture()
+        let set = try f.store.set("s", of: Int64.self)
+        try set.insert(contentsOf: Array(-5...20))
+        #expect(try set.elements(in: DiskKeyBounds(-2..<3)) == [-2, -1, 0, 1, 2])
+        #expect(try set.elements(in: DiskKeyBounds(18...)) == [18, 19, 20])
+        #expect(try set.elements(in: DiskKeyBounds(...(-4))) == [-5, -4])
+        #expect(try set.elements(in: DiskKeyBounds(-2..<3)) == set.elements(in: -2..<3))
+        #expect(try set.elements(in: .all).count == 26)
+    }
+
     @Test func forEachTakesAClosureThatReturnsNothing() throws {
         let fixture = try StoreFixture()
         let store = fixture.store

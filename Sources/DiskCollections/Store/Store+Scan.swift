@@ -11,8 +11,8 @@ extension Store {
                            _ body: (Cursor.Entries) throws -> R) throws -> R {
         try withRead(database) { txn in
             try txn.withCursor(database) { cursor in
-                try withOptionalBytes(bounds.lower) { lower in
-                    try withOptionalBytes(bounds.upper) { upper in
+                try withOptionalBytes(bounds.lowerBytes) { lower in
+                    try withOptionalBytes(bounds.upperBytes) { upper in
                         try body(cursor.entries(from: lower, to: upper, reverse: reverse))
                     }
                 }
