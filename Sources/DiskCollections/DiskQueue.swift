@@ -43,7 +43,9 @@ public struct DiskQueue<Element: DiskValue> {
     public var isEmpty: Bool { get throws { try count == 0 } }
 
     /// Adds `element` at the back.
-    public func append(_ element: Element) throws { try append(contentsOf: CollectionOfOne(element)) }
+    public func append(_ element: Element) throws {
+        try store.queueAppend(database) { push in try element.withDiskValueBytes { try push($0) } }
+    }
 
     /// Adds every element of `elements` at the back, in order, in one transaction.
     public func append<S: Sequence>(contentsOf elements: S) throws where S.Element == Element {
@@ -52,14 +54,11 @@ public struct DiskQueue<Element: DiskValue> {
         }
     }
 
-    /// The item at the front, or `nil`, without removing it.
+    /// The item at the front, or `nil`, without removing it. Outside a transaction it is answered
+    /// from the queue's buffer (reading a batch ahead if needed), without committing anything.
     public var first: Element? {
         get throws {
-            try store.withRead(database) { txn in
-                try txn.withCursor(database) { cursor in
-                    try cursor.first().map { e in try decoding(name) { try Element(diskValueBytes: e.value) } }
-                }
-            }
+            try store.queueFirst(database) { bytes in try decoding(name) { try Element(diskValueBytes: bytes) } }
         }
     }
 

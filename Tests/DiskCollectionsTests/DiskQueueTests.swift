@@ -119,6 +119,29 @@ import TestSupport
         #expect(try fixture.store.queue("q", of: String.self).elements() == ["e"])
     }
 
+    /// `first` outside a transaction comes from the buffer (read-ahead batch or pending appends) and
+    /// commits nothing; inside one it is the transaction's.
+    @Test func firstIsAnsweredFromTheBuffer() throws {
+        let f = try StoreFixture()
+        let queue = try f.store.queue("q", of: UInt64.self)
+        #expect(try queue.first == nil)
+        for i in 0..<3 as Range<UInt64> { try queue.append(i) }
+        let flushes = f.store.statistics.flushes
+        #expect(try queue.first == 0)            // a pending append
+        #expect(f.store.statistics.flushes == flushes)
+        try f.store.flush()
+        for i in 3..<2_000 as Range<UInt64> { try queue.append(i) }
+        #expect(try queue.first == 0)            // committed: read ahead
+        for i in 0..<1_500 as Range<UInt64> { #expect(try queue.popFirst() == i) }
+        #expect(try queue.first == 1_500)        // past the first read-ahead batch
+        #expect(f.store.statistics.flushes == flushes + 1)
+        #expect(try f.store.write { try queue.first } == 1_500)
+        try f.reopen()
+        let again = try f.store.queue("q", of: UInt64.self)
+        #expect(try again.first == 1_500)
+        #expect(try again.count == 500)
+    }
+
     @Test func aRemovedQueueDropsItsBuffer() throws {
         let fixture = try StoreFixture()
         let queue = try fixture.store.queue("q", of: UInt64.self)

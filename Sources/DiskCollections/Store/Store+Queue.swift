@@ -72,6 +72,23 @@ extension Store {
         return try withRead(database) { txn in try txn.count(database) }
     }
 
+    /// The front item of the queue in `database`, decoded by `decode`, or `nil`: from the buffer
+    /// outside a transaction (no flush), else from the transaction.
+    @usableFromInline
+    func queueFirst<R>(_ database: Database, _ decode: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        if cache != nil, currentWrite == nil, currentRead == nil {
+            try checkCurrent(database)
+            let q = try queueBuffer(database)
+            if q.aheadIndex == q.ahead.count, q.committedRemaining > 0 { try readAhead(q) }
+            if q.aheadIndex < q.ahead.count { return try q.ahead[q.aheadIndex].withUnsafeBytes(decode) }
+            guard q.pendingIndex < q.pendingEnds.count else { return nil }
+            return try Array(q.pendingItem(q.pendingIndex)).withUnsafeBytes(decode)
+        }
+        return try withRead(database) { txn in
+            try txn.withCursor(database) { cursor in try cursor.first().map { try decode($0.value) } }
+        }
+    }
+
     /// Appends to the queue in `database` every value `body` pushes, in order.
     @usableFromInline
     func queueAppend(_ database: Database, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
