@@ -2,7 +2,7 @@
 # Runs the peers' workload (raw LMDB in C, py-lmdb) and ours side by side, on the same N, in one run,
 # and prints each rate with its ratio to raw C.  usage: Benchmarks/compare.sh [N] [lmdb|diskmap ...]
 # MEMORY=0 skips the DiskSet-vs-Set memory runs; BATCH sets the DiskSet batch size (default 8192);
-# CACHE=0 skips the cache and memory-governor runs.
+# CACHE=0 skips the cache and memory-governor runs; SEARCH=0 skips the obvious-way pocket-cube search.
 # PEERS may name the peers' folder (default: ../shared/peers beside the repository).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -89,4 +89,28 @@ PY
   swift build -c release --package-path "$repo" --product MemoryProbe >&2
   "$(swift build -c release --package-path "$repo" --show-bin-path)/MemoryProbe" budget "$(fresh budget)" "$N" 16
   rm -rf "$work/budget"
+fi
+
+# The obvious-way search (SEARCH=0 skips): the pocket cube with a DiskSet + DiskQueue on a default
+# Store(at:) beside Set + [UInt64], alternating twice per metric, so the ratios come from one window.
+if [ "${SEARCH:-1}" = 1 ]; then
+  echo
+  echo "the obvious-way search: pocket cube, DiskSet<UInt64> + DiskQueue<UInt64> (default store) vs Set + [UInt64]"
+  for metric in 0 1; do
+    for round in 1 2; do
+      for m in search-heap search-obvious; do
+        "$bin" "$m" "$(fresh "$m")" "$metric" | tee -a "$work/search.jsonl"; rm -rf "$work/$m"
+      done
+    done
+  done
+  python3 - "$work/search.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+for i in range(0, len(rows), 2):
+    heap, disk = rows[i], rows[i + 1]
+    print(f"{disk['puzzle']}: {disk['seconds']:.1f} s vs {heap['seconds']:.1f} s = {disk['seconds']/heap['seconds']:.2f}x the Set's time; "
+          f"peak RssAnon {disk['peak_rss_anon_mb']} MB vs {heap['peak_rss_anon_mb']} MB; final {disk['final_rss_anon_mb']} MB; "
+          f"{disk['misses']:,} LMDB lookups, {disk['flushes']} flushes in {disk['flush_transactions']} transactions; "
+          f"tables {'match' if disk['matches_published'] and heap['matches_published'] else 'DIFFER FROM'} the published ones")
+PY
 fi

@@ -109,9 +109,9 @@ import TestSupport
         var rng = SplitMix64(seed: 5)
         for _ in 0..<1_000_000 { table.insert(UInt64.random(in: 1...UInt64.max, using: &rng)) }
         #expect(table.evictions > 800_000)
-        // At ¾ full, the longest run of uniform keys is a few hundred slots; a swept table reaches
-        // the segment's size (several thousand).
-        #expect(table.longestRun() < 400, "longest run \(table.longestRun())")
+        // At ⅞ full, the longest run of uniform keys is several hundred slots; a swept table's
+        // reaches most of the segment (about 7,900 slots here).
+        #expect(table.longestRun() < 1_500, "longest run \(table.longestRun())")
     }
 
     /// Through a store: set operations outside transactions (through the table), inside transactions
