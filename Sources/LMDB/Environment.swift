@@ -128,6 +128,7 @@ public final class Environment {
         if !options.readOnly {
             try FileIdentity.makeDirectory(path)
         }
+        try Self.checkDataFile(in: path)
         let identity = try FileIdentity(path: path)
         try OpenEnvironments.claim(identity, path: path)
         self.identity = identity
@@ -404,6 +405,55 @@ public final class Environment {
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
         mapSize = info.me_mapsize
+    }
+
+    // MARK: The data file before it is mapped
+
+    /// Throws ``LMDBError/Code/damaged`` if `data.mdb` in `path` exists but cannot be a whole store:
+    /// LMDB maps the file and would read past its end (SIGBUS in the caller) or, for an empty file,
+    /// silently start a new store over it. Reads the two meta pages with `pread` (the page size from
+    /// meta page 0, at offset 40 of the free-page database's record; each meta's last used page at 136
+    /// and transaction id at 144 of its page, lmdb.h's `MDB_meta` on a 64-bit machine), takes the
+    /// newer valid one, as LMDB does, and compares the file's size with its last used page. A missing
+    /// file is fine (LMDB creates it).
+    static func checkDataFile(in path: String) throws(LMDBError) {
+        let file = path + "/data.mdb"
+        var st = stat()
+        guard stat(file, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return }
+        let size = Int(st.st_size)
+        func damaged(_ detail: String) -> LMDBError { LMDBError(code: .damaged, operation: "open \(path)", detail: detail) }
+        guard size > 0 else {
+            throw damaged("data.mdb is empty (0 bytes), but LMDB writes its two meta pages when it creates a store")
+        }
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }  // LMDB reports the open's own error
+        defer { Glibc.close(fd) }
+        func read64(_ offset: Int) -> UInt64? {
+            var v: UInt64 = 0
+            return pread(fd, &v, 8, off_t(offset)) == 8 ? v : nil
+        }
+        func read32(_ offset: Int) -> UInt32? {
+            var v: UInt32 = 0
+            return pread(fd, &v, 4, off_t(offset)) == 4 ? v : nil
+        }
+        let magic: UInt32 = 0xBEEF_C0DE
+        var pageSize = Int(read32(16 + 24) ?? 0)  // meta 0's FREE_DBI md_pad holds the page size
+        if read32(16) != magic || pageSize < 512 || pageSize > 65_536 || pageSize & (pageSize - 1) != 0 {
+            pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))  // meta 0 is damaged: meta 1 at the usual size
+        }
+        var best: (txnid: UInt64, lastPage: UInt64)?
+        for meta in 0..<2 {
+            let base = meta * pageSize
+            guard read32(base + 16) == magic, let last = read64(base + 136), let txnid = read64(base + 144) else { continue }
+            if best == nil || txnid > best!.txnid { best = (txnid, last) }
+        }
+        guard let best else {
+            throw damaged("data.mdb (\(size) bytes) has no valid meta page: it is not an LMDB data file, or its first two pages were overwritten")
+        }
+        let needed = (Int(clamping: best.lastPage) + 1) * pageSize
+        guard size >= needed else {
+            throw damaged("data.mdb is \(size) bytes, but its last committed transaction (\(best.txnid)) uses \(best.lastPage + 1) pages of \(pageSize) bytes (\(needed) bytes): the file was cut short")
+        }
     }
 
     // MARK: Maintenance

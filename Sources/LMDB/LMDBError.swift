@@ -81,6 +81,9 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let usedAfterFork = Code(rawValue: -31_002)
         /// This module's guard: the environment was closed.
         public static let closed = Code(rawValue: -31_003)
+        /// The data file cannot be a whole store: empty, shorter than its last committed transaction's
+        /// pages, or without a valid meta page. Found before the file is mapped (no SIGBUS).
+        public static let damaged = Code(rawValue: -31_004)
 
         public var description: String { "\(rawValue)" }
     }
@@ -104,6 +107,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .alreadyOpen: return "environment already open in this process"
         case .usedAfterFork: return "environment used in a child process after fork()"
         case .closed: return "environment is closed"
+        case .damaged: return "damaged store"
         default: return String(cString: mdb_strerror(code.rawValue))
         }
     }
@@ -135,6 +139,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
             return "reuse the Environment that is already open; LMDB forbids opening one environment twice in a process"
         case .usedAfterFork: return "open the environment again in the child process"
         case .closed: return "open the environment again"
+        case .damaged:
+            return "the data file was cut short or overwritten; nothing was changed: restore the store from a copy (mdb_copy, diskcoll compact) or a dump, or remove the directory to start afresh"
         case .invalidArgument: return "correct the value the message names; nothing was created"
         default: return "see the LMDB documentation for this code"
         }

@@ -40,6 +40,27 @@ import TestSupport
         #expect(result.standardError.contains("no store at"))
     }
 
+    /// A store whose data file was cut in half: `Store(at:)` and `diskcoll stat` killed the process with
+    /// SIGBUS; now both report a damaged store, and the file is left alone.
+    @Test func aTruncatedStoreIsReportedNotACrash() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let store = try Store(at: dir.path)
+            try store.set("visited", of: UInt64.self).insert(contentsOf: Array(0..<50_000))
+            store.close()
+        }
+        let file = dir.path + "/data.mdb"
+        let full = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.intValue ?? 0
+        #expect(truncate(file, off_t(full / 2)) == 0)
+        let result = try run(diskcoll, ["stat", dir.path])
+        #expect(result.status == 1, "status \(result.status): \(result.standardError)")
+        #expect(result.standardError.contains("damaged store"), "\(result.standardError)")
+        #expect(result.standardError.contains("was cut short"))
+        let error = #expect(throws: LMDBError.self) { _ = try Store(at: dir.path) }
+        #expect(error?.code == .damaged)
+        #expect((try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.intValue == full / 2)
+    }
+
     @Test func versionAndDemo() throws {
         #expect(try run(diskcoll, ["--version"]).standardOutput.hasPrefix("0."))
         let demo = try run(diskcoll, ["demo", "--count", "20000"])
