@@ -125,22 +125,27 @@ public final class Environment {
         ForkWatch.install()
         self.forkGeneration = ForkWatch.generation.load(ordering: .relaxed)
 
-        if !options.readOnly {
-            try FileIdentity.makeDirectory(path)
+        let created = options.readOnly ? [] : try FileIdentity.makeDirectory(path)
+        var claimed: FileIdentity?
+        var env: OpaquePointer?
+        var ok = false
+        // LMDB's files that did not exist before: a failed open removes them (an empty data.mdb left
+        // behind would read as a damaged store at the next open).
+        let newFiles = ["data.mdb", "lock.mdb"].map { path + "/" + $0 }.filter { access($0, F_OK) != 0 }
+        defer {
+            if !ok {
+                if let env { mdb_env_close(env) }
+                if let claimed { OpenEnvironments.release(claimed) }
+                if !options.readOnly { for file in newFiles { unlink(file) } }
+                FileIdentity.removeCreated(created)  // a failed open leaves nothing it made behind
+            }
         }
         try Self.checkDataFile(in: path)
         let identity = try FileIdentity(path: path)
         try OpenEnvironments.claim(identity, path: path)
+        claimed = identity
         self.identity = identity
 
-        var env: OpaquePointer?
-        var ok = false
-        defer {
-            if !ok {
-                if let env { mdb_env_close(env) }
-                OpenEnvironments.release(identity)
-            }
-        }
         try check(mdb_env_create(&env), "mdb_env_create")
         try check(mdb_env_set_maxdbs(env, MDB_dbi(options.maximumDatabases)), "mdb_env_set_maxdbs")
         try check(mdb_env_set_maxreaders(env, UInt32(options.maximumReaders)), "mdb_env_set_maxreaders")

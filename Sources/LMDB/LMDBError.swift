@@ -74,6 +74,10 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let outOfMemory = Code(rawValue: ENOMEM)
         /// `EINVAL`: an invalid argument.
         public static let invalidArgument = Code(rawValue: EINVAL)
+        public static let notDirectory = Code(rawValue: ENOTDIR)
+        public static let isDirectory = Code(rawValue: EISDIR)
+        public static let readOnlyFileSystem = Code(rawValue: EROFS)
+        public static let nameTooLong = Code(rawValue: ENAMETOOLONG)
 
         /// This module's guard: the same environment directory is already open in this process.
         public static let alreadyOpen = Code(rawValue: -31_001)
@@ -142,6 +146,14 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .damaged:
             return "the data file was cut short or overwritten; nothing was changed: restore the store from a copy (mdb_copy, diskcoll compact) or a dump, or remove the directory to start afresh"
         case .invalidArgument: return "correct the value the message names; nothing was created"
+        case .notDirectory:
+            return "a part of the path is a file, not a directory: a store is a directory; give a path inside a directory, or one that does not exist yet"
+        case .isDirectory:
+            return "the store's data.mdb or lock.mdb is a directory: this is not a store made by LMDB; give another path"
+        case .readOnlyFileSystem:
+            return "the file system is read-only: open the store with readOnly (it reads an existing store without writing), or copy it to a writable file system"
+        case .nameTooLong:
+            return "the path is too long (a name has at most 255 bytes, a path at most 4,095): give a shorter path"
         default: return "see the LMDB documentation for this code"
         }
     }

@@ -23,14 +23,32 @@ struct FileIdentity: Hashable, Sendable {
     }
 
     /// `mkdir -p path`.
-    static func makeDirectory(_ path: String) throws(LMDBError) {
+    /// Creates `path` and its missing parents; returns the directories it created, outermost first.
+    /// If it fails part-way, it removes the ones it created before it throws.
+    @discardableResult
+    static func makeDirectory(_ path: String) throws(LMDBError) -> [String] {
+        var created: [String] = []
         var prefix = path.hasPrefix("/") ? "/" : ""
         for part in path.split(separator: "/") {
             prefix += part
-            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
-                throw LMDBError(code: .init(rawValue: errno), operation: "mkdir \(prefix)")
+            if mkdir(prefix, 0o755) == 0 {
+                created.append(prefix)
+            } else if errno != EEXIST {
+                let code = errno
+                removeCreated(created)
+                throw LMDBError(code: .init(rawValue: code), operation: "mkdir \(prefix)")
             }
             prefix += "/"
+        }
+        return created
+    }
+
+    /// Removes directories `makeDirectory` created (innermost first), with the files LMDB makes in a
+    /// store's directory: after a failed open nothing it created is left behind.
+    static func removeCreated(_ created: [String]) {
+        for dir in created.reversed() {
+            for file in ["data.mdb", "lock.mdb"] { unlink(dir + "/" + file) }
+            rmdir(dir)
         }
     }
 }

@@ -82,4 +82,60 @@ import TestSupport
         #expect(error?.code == .invalid || error?.code == .damaged)
         #expect(try Data(contentsOf: URL(fileURLWithPath: dataFile(dir))) == before)
     }
+
+    // MARK: Paths that cannot be a store
+
+    /// A store path that is a file: a typed error that says so, and the file is untouched.
+    @Test func aPathThatIsAFileSaysSo() throws {
+        let dir = TemporaryDirectory()
+        let file = dir.path + "/plain"
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: file))
+        let error = #expect(throws: LMDBError.self) { _ = try Environment(path: file) }
+        #expect(error?.code == .notDirectory)
+        #expect(error.map { "\($0)".contains("is a file, not a directory") } == true, "\(String(describing: error))")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: file)) == Data("hello".utf8))
+    }
+
+    /// A name over 255 bytes: a typed error that says what the limit is, and the directories the open
+    /// made before it failed are gone.
+    @Test func aNameTooLongSaysSoAndLeavesNothingBehind() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/new1/new2/" + String(repeating: "n", count: 300)
+        let error = #expect(throws: LMDBError.self) { _ = try Environment(path: path) }
+        #expect(error?.code == .nameTooLong)
+        #expect(error.map { "\($0)".contains("a name has at most 255 bytes") } == true)
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/new1"))
+    }
+
+    /// An open that fails after it made the store's directory (here the map cannot be reserved: a
+    /// petabyte is more than the address space) removes the directory and the files LMDB made in it.
+    @Test func aFailedOpenLeavesNoDirectoryBehind() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/a/b/store"
+        var options = Environment.Options()
+        options.mapSize = 1 << 50
+        let error = #expect(throws: LMDBError.self) { _ = try Environment(path: path, options: options) }
+        #expect(error != nil)
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/a"))
+        // An existing directory is never removed, only what the open made.
+        let kept = dir.path + "/kept"
+        try FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: false)
+        #expect(throws: LMDBError.self) { _ = try Environment(path: kept, options: options) }
+        #expect(FileManager.default.fileExists(atPath: kept))
+        // ...and the files LMDB began there are gone too, so the next open with workable options
+        // makes a store (an empty data.mdb left behind would read as a damaged one).
+        #expect(try FileManager.default.contentsOfDirectory(atPath: kept).isEmpty)
+        let env = try Environment(path: kept)
+        try env.write { txn in try txn.put(try txn.openDatabase("d")!, key: [1], value: [2]) }
+    }
+
+    /// The advice for a read-only file system and for a directory where LMDB's file should be.
+    @Test func readOnlyAndDirectoryErrorsSayWhatToDo() throws {
+        #expect(LMDBError(code: .readOnlyFileSystem, operation: "open /x").recoverySuggestion.contains("readOnly"))
+        let dir = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.path + "/data.mdb", withIntermediateDirectories: false)
+        let error = #expect(throws: LMDBError.self) { _ = try Environment(path: dir.path) }
+        #expect(error?.code == .isDirectory, "\(String(describing: error))")
+        #expect(error.map { "\($0)".contains("is a directory") } == true)
+    }
 }
