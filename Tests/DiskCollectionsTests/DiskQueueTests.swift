@@ -57,7 +57,7 @@ import TestSupport
     func randomInterleavingsKeepFIFOOrderAndCounts(seed: UInt64) throws {
         let fixture = try StoreFixture()
         var queue = try fixture.store.queue("q", of: UInt64.self)
-        let other = try fixture.store.map("m", key: UInt64.self, value: UInt64.self)
+        var other = try fixture.store.map("m", key: UInt64.self, value: UInt64.self)
         var model: [UInt64] = []
         var front = 0
         var next: UInt64 = 0
@@ -88,6 +88,7 @@ import TestSupport
             case 98:
                 try fixture.reopen()
                 queue = try fixture.store.queue("q", of: UInt64.self)
+                other = try fixture.store.map("m", key: UInt64.self, value: UInt64.self)
             default:
                 if generator.next() % 20 == 0 {
                     #expect(try queue.elements() == Array(model[front...]), "step \(step)")

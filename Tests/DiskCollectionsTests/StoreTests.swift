@@ -149,6 +149,38 @@ import TestSupport
         #expect(throws: DiskCollectionsError.self) { try f.store.set(String(repeating: "n", count: 201), of: Int.self) }
     }
 
+    /// Every operation of a collection whose store was closed is a typed error (before, a point write
+    /// went into the closed store's buffer and was never written); nothing is written after the close.
+    @Test func collectionsOfAClosedStoreThrow() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(at: dir.path)
+        let set = try store.set("s", of: UInt64.self)
+        let map = try store.map("m", key: UInt64.self, value: String.self)
+        let queue = try store.queue("q", of: UInt64.self)
+        let array = try store.array("a", of: UInt64.self)
+        let multi = try store.multimap("mm", key: UInt64.self, value: UInt64.self)
+        try set.insert(1); try map.setValue("one", forKey: 1); try queue.append(1)
+        store.close()
+        let operations: [(String, () throws -> Void)] = [
+            ("set.insert", { _ = try set.insert(2) }), ("set.contains", { _ = try set.contains(1) }),
+            ("set.remove", { _ = try set.remove(1) }), ("set.count", { _ = try set.count }),
+            ("map.setValue", { try map.setValue("two", forKey: 2) }), ("map[]", { _ = try map[1] }),
+            ("map.entries", { _ = try map.entries() }), ("queue.append", { try queue.append(2) }),
+            ("queue.popFirst", { _ = try queue.popFirst() }), ("queue.first", { _ = try queue.first }),
+            ("array.append", { try array.append(2) }), ("array.count", { _ = try array.count }),
+            ("multi.insert", { try multi.insert(2, forKey: 2) }),
+            ("store.write", { _ = try store.write { try set.insert(3) } }),
+        ]
+        for (name, operation) in operations {
+            let error = #expect(throws: LMDBError.self, "\(name)") { try operation() }
+            #expect(error?.code == .closed, "\(name): \(String(describing: error))")
+        }
+        let again = try Store(at: dir.path)
+        #expect(try again.set("s", of: UInt64.self).elements() == [1])
+        #expect(try again.map("m", key: UInt64.self, value: String.self).entries().map(\.value) == ["one"])
+        #expect(try again.queue("q", of: UInt64.self).elements() == [1])
+    }
+
     @Test func aThrowingWriteAcrossCollectionsLeavesNothing() throws {
         let f = try StoreFixture()
         let set = try f.store.set("s", of: Int.self)

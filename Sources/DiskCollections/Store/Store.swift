@@ -197,6 +197,10 @@ public final class Store {
     /// LMDB slot may hold another collection now). One integer compare.
     @inlinable @inline(__always)
     func checkCurrent(_ database: Database) throws {
+        if _slowPath(environment.isClosed) {
+            throw LMDBError(code: .closed, operation: "use of '\(database.name ?? "")' in \(path)",
+                            detail: "the store was closed; its collections cannot be used any more")
+        }
         if _slowPath(!environment.isCurrent(database)) {
             throw DiskCollectionsError.collectionRemoved(collection: database.name ?? "")
         }
