@@ -133,8 +133,31 @@ case "diskfull":
     print(String(decoding: try JSONEncoder().encode(DiskFull(failure: failure, committedBeforeFailure: committedBeforeFailure,
         readableAfterFailure: readable, afterRetryAndReopen: reopened, count: try set?.count ?? map.count)), as: UTF8.self))
     exit(0)
+case "load":
+    // Loads keys 0, 1, 2, ... (value: the key times a constant) into map "m" until it is killed, in
+    // batches of 1,000: each batch one transaction ("txn") or point writes through the cache
+    // ("buffered"). Every 50 batches: checkpoint(), then records the keys written so far in map
+    // "meta" (in a transaction), so that the killer can check that checkpointed data is there.
+    let dir = args[2], buffered = args[3] == "buffered"
+    let store = try Store(at: dir)
+    let map = try store.map("m", key: UInt64.self, value: UInt64.self)
+    let meta = try store.map("meta", key: UInt64.self, value: UInt64.self)
+    var key = try map.count == 0 ? UInt64(0) : (try map.entries(reverse: true, limit: 1).first!.key + 1)
+    var batch = 0
+    while true {
+        if buffered {
+            for _ in 0..<1_000 { try map.setValue(key &* 0x9E37_79B9_7F4A_7C15, forKey: key); key += 1 }
+        } else {
+            try store.write { for _ in 0..<1_000 { try map.setValue(key &* 0x9E37_79B9_7F4A_7C15, forKey: key); key += 1 } }
+        }
+        batch += 1
+        if batch % 50 == 0 {
+            try store.checkpoint()
+            try store.write { try meta.setValue(key, forKey: 0) }
+        }
+    }
 default:
-    print("usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR | crash DIR | diskfull DIR [set]")
+    print("usage: MemoryProbe budget DIR N BUDGET_MB | trim DIR | crash DIR | diskfull DIR [set] | load DIR txn|buffered")
     exit(2)
 }
 let encoder = JSONEncoder()
