@@ -186,3 +186,28 @@ import TestSupport
         #expect(error?.code == .keyExists)
     }
 }
+
+/// Reader slots: LMDB's table holds `maximumReaders` (126 by default) snapshots at once.
+@Suite struct ReaderSlotTests {
+    /// Opens `depth` read transactions one inside another (each holds a slot until it ends).
+    private func nest(_ env: Environment, _ depth: Int) throws {
+        guard depth > 0 else { return }
+        try env.read { _ in try nest(env, depth - 1) }
+    }
+
+    /// 126 simultaneous readers succeed; the 127th is a typed error that says what to do, and the
+    /// others are unharmed; once they end, 400 short-lived readers one after another all succeed.
+    @Test func the127thSimultaneousReaderIsATypedError() throws {
+        let dir = TemporaryDirectory()
+        let env = try Environment(path: dir.path)
+        try env.write { txn in try txn.put(try txn.openDatabase("d")!, key: [1], value: [2]) }
+        try nest(env, 126)
+        let error = #expect(throws: LMDBError.self) { try nest(env, 127) }
+        #expect(error?.code == .readersFull)
+        #expect(error.map { "\($0)".contains("larger maximumReaders") } == true, "\(String(describing: error))")
+        for _ in 0..<400 {
+            try env.read { (txn: Transaction) throws in #expect(try txn.count(try txn.openExistingDatabase("d")!) == 1) }
+        }
+        #expect(try env.info().readers <= 126)
+    }
+}
