@@ -41,6 +41,53 @@ import TestSupport
         }
     }
 
+    /// MDB_MAP_FULL in the middle of a transaction that is iterating another database through a
+    /// cursor: the transaction is aborted, the map grown and the closure run again from the start, so
+    /// the iteration starts over on a fresh cursor; the copy ends complete, each entry once, the sums
+    /// equal (issue 13, item 3).
+    @Test func mapFullDuringACursorIterationReplaysTheWholeTransaction() throws {
+        let dir = TemporaryDirectory()
+        let env = try Environment(path: dir.path, options: .init(mapSize: 64 << 10, durability: .noSync))
+        let n: UInt64 = 50_000
+        try env.write { txn in
+            let src = try txn.openDatabase("src")!
+            for i in 0..<n {
+                try withUnsafeBytes(of: i.bigEndian) { k in
+                    try withUnsafeBytes(of: i &* 0x9E37_79B9) { v in _ = try txn.put(src, key: k, value: v, flags: .append) }
+                }
+            }
+        }
+        let before = env.mapSize
+        var runs = 0
+        var copiedInLastRun = 0
+        try env.write { txn in
+            runs += 1
+            copiedInLastRun = 0
+            let src = try txn.openDatabase("src", create: false)!
+            let dst = try txn.openDatabase("dst")!
+            try txn.withCursor(src) { c in
+                for (k, v) in c.entries() {
+                    // A wider value than the source's: the copy needs more pages than the map has.
+                    var wide = [UInt8](repeating: 0, count: 64)
+                    wide.withUnsafeMutableBytes { $0.copyMemory(from: v) }
+                    _ = try wide.withUnsafeBytes { w in try txn.put(dst, key: k, value: w) }
+                    copiedInLastRun += 1
+                }
+            }
+        }
+        #expect(env.mapSize > before)
+        #expect(runs > 1, "the map must have filled during the copy")
+        #expect(copiedInLastRun == Int(n))
+        try env.read { txn in
+            let src = try txn.openDatabase("src", create: false)!, dst = try txn.openDatabase("dst", create: false)!
+            #expect(try txn.count(dst) == Int(n))
+            var a: UInt64 = 0, b: UInt64 = 0
+            try txn.withCursor(src) { c in for (_, v) in c.entries() { a &+= v.loadUnaligned(as: UInt64.self) } }
+            try txn.withCursor(dst) { c in for (_, v) in c.entries() { b &+= v.loadUnaligned(as: UInt64.self) } }
+            #expect(a == b)
+        }
+    }
+
     /// A write that swallows MDB_MAP_FULL inside its closure is still retried, not committed half-done.
     @Test func swallowedMapFullIsStillRetried() throws {
         let dir = TemporaryDirectory()
