@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` and `make test`. Each installs what it needs first.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps demo test bench clean
+.PHONY: deps demo test bench fuzz clean
 
 ## deps: liblmdb-dev (with pkg-config) from Debian, and py-lmdb + cbor2 for the interop tests.
 deps:
@@ -22,6 +22,10 @@ demo: deps
 ## test: the whole test suite.
 test: deps
 	swift test
+
+## fuzz: the decoders' libFuzzer target under the address sanitizer (RUNS=500000 by default).
+fuzz: deps
+	Fuzz/run.sh $(RUNS)
 
 ## bench: the side-by-side comparison with raw LMDB in C and py-lmdb (N=10M by default).
 bench: deps
