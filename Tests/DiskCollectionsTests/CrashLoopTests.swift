@@ -14,6 +14,7 @@ import TestSupport
         let process = Process()
         process.executableURL = URL(fileURLWithPath: builtExecutable("MemoryProbe"))
         process.arguments = ["load", dir, mode]
+        if runsUnderASanitizer { process.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 } }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

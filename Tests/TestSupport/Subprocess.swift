@@ -28,6 +28,7 @@ public func launch(_ executable: String, _ arguments: [String]) throws -> (Proce
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    process.environment = childEnvironment
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -35,11 +36,20 @@ public func launch(_ executable: String, _ arguments: [String]) throws -> (Proce
     return (process, out, err)
 }
 
+/// The children's environment: this process's, and under a sanitizer without Swift's crash
+/// backtracer (its stack reader trips the address sanitizer and the child hangs instead of trapping).
+private var childEnvironment: [String: String] {
+    var environment = ProcessInfo.processInfo.environment
+    if runsUnderASanitizer { environment["SWIFT_BACKTRACE"] = "enable=no" }
+    return environment
+}
+
 /// Runs `executable` with `arguments` to its end and captures its output.
 public func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    process.environment = childEnvironment
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
