@@ -122,10 +122,10 @@ final class StoreCache {
 
     /// The write buffer's share of the budget (with the queues' pending appends): half, at least
     /// 1 MiB. Buffering more writes pays: a flush of scattered keys rewrites most of the tree's leaves
-    /// whatever its size. While a set keeps a presence table, an eighth: there each byte of buffer
-    /// costs about six keys of the table, and a lookup the table misses costs more than the pages a
-    /// smaller buffer rewrites (measured on the obvious pocket-cube search: a half for the buffer took
-    /// 22.4 s with 10.3M LMDB lookups, an eighth 18.7 s with 5.3M; docs/benchmarks.md).
+    /// whatever its size. While a set keeps a presence table, an eighth: a lookup the table misses
+    /// costs more than the pages a smaller buffer rewrites (measured on the obvious pocket-cube search
+    /// when the set's inserts were still records here: a half for the buffer took 22.4 s with 10.3M
+    /// LMDB lookups, an eighth 18.7 s with 5.3M; docs/benchmarks.md).
     var bufferLimit: Int { max(1 << 20, governor.budget / (presenceTables == 0 ? 2 : 8)) }
     /// How many sets keep a presence table.
     private(set) var presenceTables = 0
