@@ -190,10 +190,16 @@ final class StoreCache {
         presenceTables -= 1
     }
 
+    /// The presence table of the set in `database`, if it keeps one.
+    @inline(__always)
+    func presenceTable(_ database: UInt32) -> PresenceTable? {
+        Int(database) < presence.count ? presence[Int(database)] : nil
+    }
+
     /// The presence table for `key` in `database`, if its set keeps one and the key has its width.
     @inline(__always)
     func presenceTable(_ database: UInt32, _ key: UnsafeRawBufferPointer) -> PresenceTable? {
-        guard Int(database) < presence.count, let table = presence[Int(database)], table.width == key.count else { return nil }
+        guard let table = presenceTable(database), table.width == key.count else { return nil }
         return table
     }
 
@@ -408,7 +414,7 @@ final class StoreCache {
 
     /// Drops what is buffered and cached for `database` (after `removeAll`, or when it is deleted).
     func forget(database: UInt32) {
-        if Int(database) < presence.count, let table = presence[Int(database)] {
+        if let table = presenceTable(database) {
             table.removeAll()
             table.isComplete = false
         }

@@ -47,8 +47,8 @@ extension Store {
     /// has one (every buffered insert and delete is in it), else from LMDB after its buffered changes.
     func setCount(_ database: Database) throws -> Int {
         try checkCurrent(database)
-        if currentWrite == nil, currentRead == nil, let cache, Int(database.handleID) < cache.presence.count,
-           let table = cache.presence[Int(database.handleID)], table.isComplete, cache.trustsAbsence(table, environment) {
+        if currentWrite == nil, currentRead == nil, let cache, let table = cache.presenceTable(database.handleID),
+           table.isComplete, cache.trustsAbsence(table, environment) {
             return table.count
         }
         return try withRead(database) { txn in try txn.count(database) }
@@ -202,9 +202,10 @@ extension Store {
         return value
     }
 
-    /// Whether `key` is in the set of `database`, whose presence table is `table`: the table, then the
-    /// write buffer, then LMDB in the kept snapshot. A present key is added to the table; an absent one
-    /// is not remembered (a search asks about a new state once, then inserts it).
+    /// Whether `key` is in the set of `database`, whose presence table is `table`: the table (which,
+    /// while complete, answers "absent" too), then the write buffer, then LMDB in the kept snapshot. A
+    /// present key is added to the table; an absent one is not remembered (a search asks about a new
+    /// state once, then inserts it).
     @inline(__always)
     private func isPresent(_ cache: StoreCache, _ table: PresenceTable, _ database: Database, _ key: UnsafeRawBufferPointer) throws -> Bool {
         try cache.countOperation(self)
