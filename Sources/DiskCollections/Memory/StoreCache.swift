@@ -103,9 +103,9 @@ final class StoreCache {
     }
 
     var bytes: Int { reads.bytes + bufferedBytes + presenceBytes }
-    /// Bytes of buffered changes: the write buffer's, the queues' pending appends, and 16 bytes for
-    /// each dirty key of a presence table (what its flush sorts them in).
-    var bufferedBytes: Int { pending.bytes + queueBytes + dirtyKeys * 16 }
+    /// Bytes of buffered changes: the write buffer's, the queues' pending appends, and 8 bytes for
+    /// each dirty key of a presence table (the array its flush sorts them in, in place).
+    var bufferedBytes: Int { pending.bytes + queueBytes + dirtyKeys * 8 }
     /// Sets' inserts buffered as dirty keys of their presence tables.
     var dirtyKeys: Int {
         var total = 0
