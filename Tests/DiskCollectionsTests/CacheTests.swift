@@ -245,14 +245,14 @@ import TestSupport
 
     struct DiskFullOutput: Decodable {
         var failure: String; var committedBeforeFailure: Int; var readableAfterFailure: Int
-        var afterRetryAndReopen: Int; var count: Int
+        var afterRetryAndReopen: Int; var count: Int; var checkpointFailure: String
     }
 
     /// A flush whose writes fail part-way (the file may not grow past 12 MiB, as a full disk would stop
     /// it): its first transaction commits, a later one fails, and the error is thrown and says what to
     /// do; every one of the 1M buffered values still reads right (from the committed transactions, or
-    /// from the buffer, which kept the rest); once writes work again the flush is retried and, after
-    /// reopening, all 1M entries are there.
+    /// from the buffer, which kept the rest); a checkpoint() then fails the same way; once writes work
+    /// again a checkpoint writes the rest and, after reopening, all 1M entries are there.
     @Test(arguments: ["map", "set"]) func aFlushThatFailsPartWayLosesNothing(kind: String) throws {
         // "set": the 1M keys are a DiskSet's, buffered as dirty keys of its presence table.
         let dir = TemporaryDirectory()
@@ -262,6 +262,9 @@ import TestSupport
         #expect(out.committedBeforeFailure > 0 && out.committedBeforeFailure < 1_000_000)
         #expect(out.readableAfterFailure == 1_000_000)
         #expect(out.afterRetryAndReopen == 1_000_000 && out.count == 1_000_000)
+        // checkpoint() while the disk is still full is the same typed error; once it has room, the
+        // checkpoint writes everything (the retry above is a checkpoint).
+        #expect(out.checkpointFailure.hasPrefix("\(LMDBError.Code.ioError.rawValue) "), "\(out.checkpointFailure)")
     }
 
     /// glibc keeps memory freed by a burst of small objects; one idle governor tick gives it back.
