@@ -181,6 +181,39 @@ import TestSupport
         #expect(try again.queue("q", of: UInt64.self).elements() == [1])
     }
 
+    /// A damaged catalog is a typed error naming the collection: an entry whose LMDB database is gone
+    /// (not a silently new, empty collection), and an entry that is not a record (not a raw
+    /// DecodingError); the listing says so too.
+    @Test func aDamagedCatalogIsATypedError() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let store = try Store(at: dir.path)
+            try store.set("visited", of: UInt64.self).insert(contentsOf: [1, 2, 3])
+            _ = try store.map("ok", key: UInt64.self, value: UInt64.self)
+            store.close()
+        }
+        do {  // the damage, made with the LMDB layer underneath
+            let env = try Environment(path: dir.path, options: .init(maximumDatabases: 300))
+            try env.write { txn in
+                try txn.clear(try txn.openExistingDatabase("visited")!, deleteDatabase: true)
+                try txn.put(try txn.openExistingDatabase(Store.catalogName)!, key: Array("garbage".utf8), value: [0xFF, 0x00, 0x7B])
+            }
+            env.close()
+        }
+        let store = try Store(at: dir.path)
+        for (name, open) in [("visited", { _ = try store.set("visited", of: UInt64.self) }),
+                             ("garbage", { _ = try store.map("garbage", key: UInt64.self, value: UInt64.self) })] {
+            let error = #expect(throws: DiskCollectionsError.self) { try open() }
+            guard case .corrupt(let collection, let detail)? = error else { Issue.record("\(String(describing: error))"); continue }
+            #expect(collection == name)
+            #expect(detail.contains("damaged"), "\(detail)")
+        }
+        #expect(throws: DiskCollectionsError.self) { _ = try store.collections() }
+        // The healthy collection still opens, and no empty "visited" was made.
+        #expect(try store.map("ok", key: UInt64.self, value: UInt64.self).count == 0)
+        #expect(throws: DiskCollectionsError.self) { _ = try store.set("visited", of: UInt64.self) }
+    }
+
     @Test func aThrowingWriteAcrossCollectionsLeavesNothing() throws {
         let f = try StoreFixture()
         let set = try f.store.set("s", of: Int.self)

@@ -48,14 +48,18 @@ extension Store {
         let record = try encoder.encode(descriptor)
         let check = { (txn: Transaction) throws -> Database? in
             if let stored = try txn.get(self.catalog, key: Array(name.utf8)) {
-                let existing = try JSONDecoder().decode(CollectionDescriptor.self, from: Data(stored))
+                let existing = try Self.descriptor(of: name, from: stored)
                 guard existing.version <= Store.formatVersion else {
                     throw DiskCollectionsError.unsupportedFormat(collection: name, version: existing.version, supported: Store.formatVersion)
                 }
                 guard existing.kind == descriptor.kind, existing.key == descriptor.key, existing.value == descriptor.value else {
                     throw DiskCollectionsError.typeMismatch(collection: name, stored: existing.description, requested: descriptor.description)
                 }
-                return try txn.openDatabase(name, flags: flags, create: false)
+                // Never a silently empty collection in place of one the catalog says exists.
+                guard let database = try txn.openDatabase(name, flags: flags, create: false) else {
+                    throw Self.missingDatabase(name, existing)
+                }
+                return database
             }
             return nil
         }
@@ -72,6 +76,20 @@ extension Store {
         } }
     }
 
+    /// The catalog's record of collection `name`; a record that does not decode is a typed error.
+    static func descriptor(of name: String, from bytes: some Collection<UInt8>) throws -> CollectionDescriptor {
+        do {
+            return try JSONDecoder().decode(CollectionDescriptor.self, from: Data(bytes))
+        } catch {
+            throw DiskCollectionsError.corrupt(collection: name, detail:
+                "its catalog entry (\(bytes.count) bytes) is not a collection record: the store's catalog is damaged")
+        }
+    }
+
+    static func missingDatabase(_ name: String, _ descriptor: CollectionDescriptor) -> DiskCollectionsError {
+        .corrupt(collection: name, detail: "the catalog records a \(descriptor.description) but its LMDB database is missing: the store is damaged")
+    }
+
     /// Every collection in the store, with its kind, types and count, sorted by name.
     public func collections() throws -> [CollectionInfo] {
         try withRead { txn in
@@ -79,9 +97,9 @@ extension Store {
             try txn.withCursor(catalog) { cursor in
                 for (k, v) in cursor.entries() {
                     let name = String(decoding: k, as: UTF8.self)
-                    let d = try JSONDecoder().decode(CollectionDescriptor.self, from: Data(v))
-                    let count = try txn.openExistingDatabase(name).map { try txn.count($0) } ?? 0
-                    result.append(CollectionInfo(name: name, descriptor: d, count: count))
+                    let d = try Self.descriptor(of: name, from: v)
+                    guard let database = try txn.openExistingDatabase(name) else { throw Self.missingDatabase(name, d) }
+                    result.append(CollectionInfo(name: name, descriptor: d, count: try txn.count(database)))
                 }
             }
             return result
