@@ -19,9 +19,10 @@ deps:
 demo: deps
 	swift run -c release diskcoll search pancake 11 --compare-heap
 
-## test: the whole test suite.
+## test: the whole test suite, then a short run of the decoders' fuzz target (about half a minute).
 test: deps
 	swift test
+	Fuzz/run.sh 300000
 
 ## fuzz: the decoders' libFuzzer target under the address sanitizer (RUNS=500000 by default).
 fuzz: deps
