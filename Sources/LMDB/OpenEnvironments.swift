@@ -25,7 +25,6 @@ struct FileIdentity: Hashable, Sendable {
     /// `mkdir -p path`.
     /// Creates `path` and its missing parents; returns the directories it created, outermost first.
     /// If it fails part-way, it removes the ones it created before it throws.
-    @discardableResult
     static func makeDirectory(_ path: String) throws(LMDBError) -> [String] {
         var created: [String] = []
         var prefix = path.hasPrefix("/") ? "/" : ""
@@ -43,13 +42,10 @@ struct FileIdentity: Hashable, Sendable {
         return created
     }
 
-    /// Removes directories `makeDirectory` created (innermost first), with the files LMDB makes in a
-    /// store's directory: after a failed open nothing it created is left behind.
+    /// Removes directories `makeDirectory` created, innermost first (the caller has removed the LMDB
+    /// files a failed open began in them).
     static func removeCreated(_ created: [String]) {
-        for dir in created.reversed() {
-            for file in ["data.mdb", "lock.mdb"] { unlink(dir + "/" + file) }
-            rmdir(dir)
-        }
+        for dir in created.reversed() { rmdir(dir) }
     }
 }
 

@@ -270,7 +270,7 @@ final class StoreCache {
     /// With `only`, writes only that database's changes and keeps the rest buffered.
     func flush(_ environment: Environment, only: UInt32? = nil) throws {
         pendingReserve = max(pendingReserve, bufferedBytes)
-        let hasRecords = !pending.isEmpty && only.map { pending.count(of: $0) > 0 } ?? !pending.isEmpty
+        let hasRecords = !pending.isEmpty && (only.map { pending.count(of: $0) > 0 } ?? true)
         var dirty: [(UInt32, PresenceTable)] = []
         for (i, table) in presence.enumerated() where only.map({ $0 == UInt32(i) }) ?? true {
             if let table, table.dirtyCount > 0 { dirty.append((UInt32(i), table)) }

@@ -82,7 +82,7 @@ extension Store {
             if q.aheadIndex == q.ahead.count, q.committedRemaining > 0 { try readAhead(q) }
             if q.aheadIndex < q.ahead.count { return try q.ahead[q.aheadIndex].withUnsafeBytes(decode) }
             guard q.pendingIndex < q.pendingEnds.count else { return nil }
-            return try Array(q.pendingItem(q.pendingIndex)).withUnsafeBytes(decode)
+            return try q.pendingItem(q.pendingIndex).withUnsafeBytes(decode)
         }
         return try withRead(database) { txn in
             try txn.withCursor(database) { cursor in try cursor.first().map { try decode($0.value) } }
