@@ -17,6 +17,9 @@ public struct Database: Hashable, Sendable {
     /// deleted database's slot for the next database opened, so an old handle must not reach it.
     @usableFromInline let generation: UInt32
 
+    /// LMDB's free-page database (`FREE_DBI`): keys are transaction ids, values the pages each freed.
+    static let freePages = Database(name: "(free pages)", flags: [], handle: 0)
+
     /// The handle's number, stable while the environment is open: a cheap identity for caches.
     @inlinable public var handleID: UInt32 { handle }
 

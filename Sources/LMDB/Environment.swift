@@ -41,7 +41,8 @@ public final class Environment {
     /// Options for opening an environment.
     public struct Options: Sendable, Hashable {
         /// The initial size of the memory map in bytes (it grows on demand). Default 1 GiB of address
-        /// space; the file only takes the pages actually written.
+        /// space; the file only takes the pages actually written. `0` takes the size recorded in the
+        /// file, as LMDB's own tools do (1 MiB for a new file).
         public var mapSize: Int = 1 << 30
         /// The largest the map may grow to, or `nil` for no limit but the machine's.
         public var maximumMapSize: Int? = nil
@@ -140,7 +141,7 @@ public final class Environment {
                 FileIdentity.removeCreated(created)  // a failed open leaves nothing it made behind
             }
         }
-        try Self.checkDataFile(in: path)
+        try DataFile.check(in: path)
         let identity = try FileIdentity(path: path)
         try OpenEnvironments.claim(identity, path: path)
         claimed = identity
@@ -149,7 +150,7 @@ public final class Environment {
         try check(mdb_env_create(&env), "mdb_env_create")
         try check(mdb_env_set_maxdbs(env, MDB_dbi(options.maximumDatabases)), "mdb_env_set_maxdbs")
         try check(mdb_env_set_maxreaders(env, UInt32(options.maximumReaders)), "mdb_env_set_maxreaders")
-        try check(mdb_env_set_mapsize(env, options.mapSize), "mdb_env_set_mapsize")
+        if options.mapSize > 0 { try check(mdb_env_set_mapsize(env, options.mapSize), "mdb_env_set_mapsize") }
         var flags = UInt32(MDB_NOTLS)
         switch options.durability {
         case .durable: break
@@ -182,7 +183,7 @@ public final class Environment {
         guard (1...(1 << 20)).contains(options.maximumReaders) else {
             throw invalid("maximumReaders is \(options.maximumReaders); use 1 to 1048576")
         }
-        guard options.mapSize > 0 else { throw invalid("mapSize is \(options.mapSize); use a positive size in bytes") }
+        guard options.mapSize >= 0 else { throw invalid("mapSize is \(options.mapSize); use a size in bytes, or 0 for the size recorded in the file") }
         if let cap = options.maximumMapSize, cap < options.mapSize {
             throw invalid("maximumMapSize \(cap) is below mapSize \(options.mapSize)")
         }
@@ -412,55 +413,6 @@ public final class Environment {
         mapSize = info.me_mapsize
     }
 
-    // MARK: The data file before it is mapped
-
-    /// Throws ``LMDBError/Code/damaged`` if `data.mdb` in `path` exists but cannot be a whole store:
-    /// LMDB maps the file and would read past its end (SIGBUS in the caller) or, for an empty file,
-    /// silently start a new store over it. Reads the two meta pages with `pread` (the page size from
-    /// meta page 0, at offset 40 of the free-page database's record; each meta's last used page at 136
-    /// and transaction id at 144 of its page, lmdb.h's `MDB_meta` on a 64-bit machine), takes the
-    /// newer valid one, as LMDB does, and compares the file's size with its last used page. A missing
-    /// file is fine (LMDB creates it).
-    static func checkDataFile(in path: String) throws(LMDBError) {
-        let file = path + "/data.mdb"
-        var st = stat()
-        guard stat(file, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return }
-        let size = Int(st.st_size)
-        func damaged(_ detail: String) -> LMDBError { LMDBError(code: .damaged, operation: "open \(path)", detail: detail) }
-        guard size > 0 else {
-            throw damaged("data.mdb is empty (0 bytes), but LMDB writes its two meta pages when it creates a store")
-        }
-        let fd = open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }  // LMDB reports the open's own error
-        defer { Glibc.close(fd) }
-        func read64(_ offset: Int) -> UInt64? {
-            var v: UInt64 = 0
-            return pread(fd, &v, 8, off_t(offset)) == 8 ? v : nil
-        }
-        func read32(_ offset: Int) -> UInt32? {
-            var v: UInt32 = 0
-            return pread(fd, &v, 4, off_t(offset)) == 4 ? v : nil
-        }
-        let magic: UInt32 = 0xBEEF_C0DE
-        var pageSize = Int(read32(16 + 24) ?? 0)  // meta 0's FREE_DBI md_pad holds the page size
-        if read32(16) != magic || pageSize < 512 || pageSize > 65_536 || pageSize & (pageSize - 1) != 0 {
-            pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))  // meta 0 is damaged: meta 1 at the usual size
-        }
-        var best: (txnid: UInt64, lastPage: UInt64)?
-        for meta in 0..<2 {
-            let base = meta * pageSize
-            guard read32(base + 16) == magic, let last = read64(base + 136), let txnid = read64(base + 144) else { continue }
-            if best == nil || txnid > best!.txnid { best = (txnid, last) }
-        }
-        guard let best else {
-            throw damaged("data.mdb (\(size) bytes) has no valid meta page: it is not an LMDB data file, or its first two pages were overwritten")
-        }
-        let needed = (Int(clamping: best.lastPage) + 1) * pageSize
-        guard size >= needed else {
-            throw damaged("data.mdb is \(size) bytes, but its last committed transaction (\(best.txnid)) uses \(best.lastPage + 1) pages of \(pageSize) bytes (\(needed) bytes): the file was cut short")
-        }
-    }
-
     // MARK: Maintenance
 
     /// Flushes written data to disk. Needed only with ``Durability/noSync`` or ``Durability/noMetaSync``.
@@ -478,6 +430,43 @@ public final class Environment {
         try check(mdb_env_info(env, &i), "mdb_env_info")
         return Info(mapSize: i.me_mapsize, lastPage: i.me_last_pgno, lastTransaction: i.me_last_txnid,
                     maximumReaders: Int(i.me_maxreaders), readers: Int(i.me_numreaders))
+    }
+
+    /// A slot of the reader table: a process that reads, or keeps a slot for its next read.
+    public struct Reader: Hashable, Sendable, Codable {
+        /// The process id.
+        public var process: Int32
+        /// The thread that took the slot (an opaque number).
+        public var thread: UInt64
+        /// The snapshot the reader holds (a transaction id), or `nil` for a slot kept between reads.
+        public var transaction: Int?
+        /// Whether the process is gone: a stale slot, which `mdb_reader_check` clears (a stale slot with
+        /// a transaction keeps that snapshot's pages from being reused, so the file grows).
+        public var isStale: Bool
+    }
+
+    /// The reader table, every process's slots.
+    ///
+    /// The corresponding LMDB function is `mdb_reader_list`.
+    public func readers() throws(LMDBError) -> [Reader] {
+        guard let env = handle else { throw LMDBError(code: .closed, operation: "reader list of \(path)") }
+        final class Lines { var text: [String] = [] }
+        let lines = Lines()
+        let rc = withExtendedLifetime(lines) {
+            mdb_reader_list(env, { message, context in
+                guard let message, let context else { return 0 }
+                Unmanaged<Lines>.fromOpaque(context).takeUnretainedValue().text.append(String(cString: message))
+                return 0
+            }, Unmanaged.passUnretained(lines).toOpaque())
+        }
+        try check(rc, "mdb_reader_list")
+        // Lines are "%10d %zx %zu\n" (pid, thread, txnid) or "%10d %zx -\n", after a heading.
+        return lines.text.compactMap { line in
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\n" })
+            guard fields.count == 3, let pid = Int32(fields[0]), let thread = UInt64(fields[1], radix: 16) else { return nil }
+            let alive = kill(pid, 0) == 0 || errno != ESRCH
+            return Reader(process: pid, thread: thread, transaction: Int(fields[2]), isStale: !alive)
+        }
     }
 
     /// Clears reader slots held by dead processes and returns how many it cleared.

@@ -88,6 +88,9 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The data file cannot be a whole store: empty, shorter than its last committed transaction's
         /// pages, or without a valid meta page. Found before the file is mapped (no SIGBUS).
         public static let damaged = Code(rawValue: -31_004)
+        /// This module's guard: another process has the environment open, and the operation needs it
+        /// alone (replacing the data file).
+        public static let inUse = Code(rawValue: -31_005)
 
         public var description: String { "\(rawValue)" }
     }
@@ -112,6 +115,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .usedAfterFork: return "environment used in a child process after fork()"
         case .closed: return "environment is closed"
         case .damaged: return "damaged store"
+        case .inUse: return "environment in use by another process"
         default: return String(cString: mdb_strerror(code.rawValue))
         }
     }
@@ -145,6 +149,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .closed: return "open the environment again"
         case .damaged:
             return "the data file was cut short or overwritten; nothing was changed: restore the store from a copy (mdb_copy, diskcoll compact) or a dump, or remove the directory to start afresh"
+        case .inUse:
+            return "stop the process that has the store open (or wait for it to finish) and run this again; nothing was changed"
         case .invalidArgument: return "correct the value the message names; nothing was created"
         case .notDirectory:
             return "a part of the path is a file, not a directory: a store is a directory; give a path inside a directory, or one that does not exist yet"

@@ -63,6 +63,12 @@ enum OpenEnvironments {
         }
     }
 
+    /// Whether this process has the environment in directory `path` open.
+    static func isOpen(_ path: String) -> Bool {
+        guard let identity = try? FileIdentity(path: path) else { return false }
+        return open.withLock { $0.contains(identity) }
+    }
+
     static func release(_ identity: FileIdentity) {
         _ = open.withLock { $0.remove(identity) }
     }

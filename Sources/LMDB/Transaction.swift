@@ -140,6 +140,27 @@ public final class Transaction {
         return Database.Statistics(s)
     }
 
+    /// Pages on LMDB's free list: pages of the file that old transactions freed and new ones will
+    /// reuse (some only once no reader holds a snapshot that still sees them).
+    ///
+    /// Cost: a walk of the free-page database, one entry per transaction that freed pages.
+    /// The corresponding LMDB structure is the free-page database (`FREE_DBI`), an `MDB_IDL` per entry.
+    public func freePageCount() throws -> Int {
+        try withCursor(.freePages) { cursor in
+            var total = 0
+            for (_, value) in cursor.entries() where value.count >= MemoryLayout<Int>.size {
+                total += value.loadUnaligned(as: Int.self)  // an MDB_IDL starts with its length
+            }
+            return total
+        }
+    }
+
+    /// The B+tree statistics of LMDB's free-page database itself (the pages that hold the free list).
+    /// The corresponding LMDB function is `mdb_stat` on `FREE_DBI`.
+    public func freeDatabaseStatistics() throws(LMDBError) -> Database.Statistics {
+        try statistics(.freePages)
+    }
+
     /// The number of entries in `database` (each duplicate counts). O(1).
     /// The corresponding LMDB function is `mdb_stat`.
     @inlinable
