@@ -37,43 +37,59 @@ public struct CollectionInfo: Codable, Hashable, Sendable {
 extension Store {
     /// Opens or creates collection `name` as `descriptor`, checking the catalog.
     func open(_ name: String, _ descriptor: CollectionDescriptor, flags: Database.Flags) throws -> Database {
+        try Self.validateName(name)
+        let catalog = self.catalog
+        if let db = try withRead({ txn in try Self.openCollection(name, as: descriptor, in: txn, catalog: catalog, create: nil) }) {
+            return db
+        }
+        // The catalog's commit adds no keys to any set: complete presence tables stay complete.
+        return try ownCommit { try withWrite { txn in
+            try Self.openCollection(name, as: descriptor, in: txn, catalog: catalog, create: flags)!
+        } }
+    }
+
+    /// Throws ``DiskCollectionsError/invalidName(_:reason:)`` for a name a collection cannot have.
+    static func validateName(_ name: String) throws {
         guard !name.isEmpty, name.utf8.count <= 200 else {
             throw DiskCollectionsError.invalidName(name, reason: "a name has 1 to 200 bytes")
         }
         guard !name.hasPrefix("__") else {
             throw DiskCollectionsError.invalidName(name, reason: "names starting with __ are reserved")
         }
+    }
+
+    /// The one path that opens a collection against the catalog: the stored record's version, kind and
+    /// types must match `descriptor`, and its database must exist. With `create` (the new database's
+    /// flags) a missing collection is created, its catalog entry and database in `txn`.
+    static func openCollection(_ name: String, as descriptor: CollectionDescriptor, in txn: Transaction,
+                               catalog: Database, create flags: Database.Flags?) throws -> Database? {
+        if let existing = try Self.descriptor(of: name, in: txn, catalog: catalog) {
+            guard existing.version <= Store.formatVersion else {
+                throw DiskCollectionsError.unsupportedFormat(collection: name, version: existing.version, supported: Store.formatVersion)
+            }
+            guard existing.kind == descriptor.kind, existing.key == descriptor.key, existing.value == descriptor.value else {
+                throw DiskCollectionsError.typeMismatch(collection: name, stored: existing.description, requested: descriptor.description)
+            }
+            // Never a silently empty collection in place of one the catalog says exists.
+            guard let database = try txn.openExistingDatabase(name) else { throw Self.missingDatabase(name, existing) }
+            return database
+        }
+        guard let flags, !txn.isReadOnly else { return nil }
+        try validateName(name)
+        if try txn.openExistingDatabase(name) != nil {
+            throw DiskCollectionsError.typeMismatch(collection: name, stored: "database not made by DiskCollections",
+                                                    requested: descriptor.description)
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let record = try encoder.encode(descriptor)
-        let check = { (txn: Transaction) throws -> Database? in
-            if let stored = try txn.get(self.catalog, key: Array(name.utf8)) {
-                let existing = try Self.descriptor(of: name, from: stored)
-                guard existing.version <= Store.formatVersion else {
-                    throw DiskCollectionsError.unsupportedFormat(collection: name, version: existing.version, supported: Store.formatVersion)
-                }
-                guard existing.kind == descriptor.kind, existing.key == descriptor.key, existing.value == descriptor.value else {
-                    throw DiskCollectionsError.typeMismatch(collection: name, stored: existing.description, requested: descriptor.description)
-                }
-                // Never a silently empty collection in place of one the catalog says exists.
-                guard let database = try txn.openDatabase(name, flags: flags, create: false) else {
-                    throw Self.missingDatabase(name, existing)
-                }
-                return database
-            }
-            return nil
-        }
-        if let db = try withRead(check) { return db }
-        // The catalog's commit adds no keys to any set: complete presence tables stay complete.
-        return try ownCommit { try withWrite { txn in
-            if let db = try check(txn) { return db }
-            if try txn.openExistingDatabase(name) != nil {
-                throw DiskCollectionsError.typeMismatch(collection: name, stored: "database not made by DiskCollections",
-                                                        requested: descriptor.description)
-            }
-            try txn.put(catalog, key: Array(name.utf8), value: Array(record))
-            return try txn.openDatabase(name, flags: flags)!
-        } }
+        try txn.put(catalog, key: Array(name.utf8), value: Array(try encoder.encode(descriptor)))
+        return try txn.openDatabase(name, flags: flags)!
+    }
+
+    /// The catalog's record of `name` in `txn`, or `nil` if it has none.
+    static func descriptor(of name: String, in txn: Transaction, catalog: Database) throws -> CollectionDescriptor? {
+        guard let stored = try txn.get(catalog, key: Array(name.utf8)) else { return nil }
+        return try Self.descriptor(of: name, from: stored)
     }
 
     /// The catalog's record of collection `name`; a record that does not decode is a typed error.
@@ -172,5 +188,74 @@ extension Store {
         let d = CollectionDescriptor(kind: "multimap", key: Key.diskKeyCodec, value: Value.diskKeyCodec, version: Store.formatVersion)
         let flags: Database.Flags = Value.self is any FixedWidthDiskKey.Type ? [.dupSort, .dupFixed] : [.dupSort]
         return DiskMultimap(store: self, name: name, database: try open(name, d, flags: flags))
+    }
+}
+
+// MARK: For tools that work at the LMDB level
+
+extension Store {
+    /// The catalog database of the environment `txn` belongs to, or `nil` if it has none (a plain LMDB
+    /// environment) and `create` is false or `txn` is read-only.
+    ///
+    /// For tools that work on an `Environment` directly (`diskcoll import`, `export`, `verify`); programs
+    /// use a `Store`.
+    public static func catalog(in txn: Transaction, create: Bool = false) throws -> Database? {
+        try create && !txn.isReadOnly ? txn.openDatabase(catalogName) : txn.openExistingDatabase(catalogName)
+    }
+
+    /// Every catalog entry in `txn`, by collection name.
+    /// - Throws: ``DiskCollectionsError/corrupt(collection:detail:)`` for an entry that is not a record.
+    public static func catalogEntries(in txn: Transaction) throws -> [String: CollectionDescriptor] {
+        guard let catalog = try catalog(in: txn) else { return [:] }
+        return try txn.withCursor(catalog) { cursor in
+            var entries: [String: CollectionDescriptor] = [:]
+            for (k, v) in cursor.entries() {
+                let name = String(decoding: k, as: UTF8.self)
+                entries[name] = try descriptor(of: name, from: v)
+            }
+            return entries
+        }
+    }
+
+    /// Opens collection `name` as `descriptor` in `txn` with the checks of ``map(_:key:value:)`` and the
+    /// other factories (name, format version, kind and types), creating it (catalog entry and database,
+    /// in `txn`) if `create` is true and it is missing.
+    ///
+    /// - Returns: the collection's database, or `nil` if it does not exist and is not created.
+    /// - Throws: ``DiskCollectionsError/typeMismatch(collection:stored:requested:)`` (also for a plain
+    ///   LMDB database of that name), ``DiskCollectionsError/corrupt(collection:detail:)`` for a catalog
+    ///   entry without its database, ``DiskCollectionsError/invalidName(_:reason:)``, ``LMDBError``.
+    public static func openCollection(_ name: String, as descriptor: CollectionDescriptor, in txn: Transaction,
+                                      create: Bool) throws -> Database? {
+        guard let catalog = try catalog(in: txn, create: create) else { return nil }
+        return try openCollection(name, as: descriptor, in: txn, catalog: catalog,
+                                  create: create ? descriptor.databaseFlags : nil)
+    }
+}
+
+extension CollectionDescriptor {
+    /// A descriptor of the current format version.
+    public init(kind: String, key: String, value: String) {
+        self.init(kind: kind, key: key, value: value, version: Store.formatVersion)
+    }
+
+    /// The encoded width of the built-in fixed-width key codecs (`uint64`: 8, `uuid`: 16, ...), or
+    /// `nil` for variable-width and composite codecs.
+    public static func keyWidth(ofCodec codec: String) -> Int? {
+        switch codec {
+        case "uint8", "int8", "bool": return 1
+        case "uint16", "int16": return 2
+        case "uint32", "int32", "float32": return 4
+        case "uint64", "int64", "float64": return 8
+        case "uuid": return 16
+        default: return nil
+        }
+    }
+
+    /// The LMDB flags a new database of this collection gets: `dupSort` for a multimap, with `dupFixed`
+    /// when its values (stored in their key codec) have a fixed width; none for the other kinds.
+    public var databaseFlags: Database.Flags {
+        guard kind == "multimap" else { return [] }
+        return Self.keyWidth(ofCodec: value) != nil ? [.dupSort, .dupFixed] : [.dupSort]
     }
 }
