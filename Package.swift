@@ -6,6 +6,8 @@ let package = Package(
     products: [
         .library(name: "DiskCollections", targets: ["DiskCollections"]),
         .library(name: "LMDB", targets: ["LMDB"]),
+        // What diskcoll is made of: the mdb_dump, JSON Lines and CSV formats, import, export, verify, compact.
+        .library(name: "DiskCollectionsTools", targets: ["DiskCollectionsTools"]),
         .executable(name: "diskcoll", targets: ["diskcoll"]),
         // Built-in state spaces (pocket cube, 8-puzzle, pancakes) for diskcoll search, the tests and the benchmarks.
         .library(name: "SearchPuzzles", targets: ["SearchPuzzles"]),
@@ -14,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64", from: "1.2.0"),
     ],
     targets: [
         // The system liblmdb (Debian: liblmdb-dev). Only the LMDB target imports it.
@@ -35,10 +38,15 @@ let package = Package(
             ]
         ),
         .target(name: "SearchPuzzles"),
+        .target(
+            name: "DiskCollectionsTools",
+            dependencies: ["DiskCollections", "LMDB", .product(name: "ExtrasBase64", package: "swift-extras-base64")]
+        ),
         .executableTarget(
             name: "diskcoll",
             dependencies: [
                 "DiskCollections",
+                "DiskCollectionsTools",
                 "SearchPuzzles",
                 "LMDB",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,8 +58,9 @@ let package = Package(
         .executableTarget(name: "LMDBTestHelper", dependencies: ["LMDB"], path: "Tests/LMDBTestHelper"),
         // A process of its own for memory measurements (RssAnon) that parallel tests would disturb.
         .executableTarget(name: "MemoryProbe", dependencies: ["DiskCollections"], path: "Tests/MemoryProbe"),
-        .target(name: "TestSupport", dependencies: ["DiskCollections"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["DiskCollections", "LMDB"], path: "Tests/TestSupport"),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB", "TestSupport", "LMDBTestHelper"]),
+        .testTarget(name: "DiskCollectionsToolsTests", dependencies: ["DiskCollectionsTools", "DiskCollections", "LMDB", "TestSupport", "diskcoll", "LMDBTestHelper"]),
         .testTarget(name: "DiskCollectionsTests", dependencies: ["DiskCollections", "LMDB", "TestSupport", "SearchPuzzles", "diskcoll", "MemoryProbe", "hanoi-search"]),
     ],
     swiftLanguageModes: [.v6]

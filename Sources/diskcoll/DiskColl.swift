@@ -6,7 +6,7 @@ struct DiskColl: ParsableCommand {
         commandName: "diskcoll",
         abstract: "Inspect, import and export DiskCollections stores (LMDB environments).",
         version: DiskCollectionsVersion.string,
-        subcommands: [Search.self, Stat.self, Demo.self]
+        subcommands: [Import.self, Export.self, Verify.self, Compact.self, Stat.self, Search.self, Demo.self]
     )
 }
 

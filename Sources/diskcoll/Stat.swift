@@ -1,12 +1,23 @@
 import ArgumentParser
 import DiskCollections
 import Foundation
+import DiskCollectionsTools
 import LMDB
 
 /// `diskcoll stat PATH`: the environment and every named database in it.
 struct Stat: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show an environment's map, readers and, per named database, entries, depth and pages.")
+        abstract: "Show a store's file, pages, readers and, per collection, kind, entries, depth and pages.",
+        discussion: """
+        Works on any LMDB environment. Free pages are pages of the file that writes will reuse; the fill \
+        is the share of the file that holds data (`diskcoll compact` gives the rest back). A stale \
+        reader is a slot of a process that died in a read: its snapshot keeps old pages from being \
+        reused, and the next writer to open the store clears it.
+
+        Examples:
+          diskcoll stat data.store
+          diskcoll stat data.store --json | jq .collections
+        """)
 
     @Argument(help: "The store directory (holding data.mdb).")
     var path: String
@@ -20,6 +31,16 @@ struct Stat: ParsableCommand {
         var maximumKeySize: Int
         var fileBytes: Int
         var main: Database.Statistics
+        /// Pages on LMDB's free list, reused by later writes.
+        var freePages: Int
+        /// The file's pages that hold data: the last used page + 1, less the free ones.
+        var usedPages: Int
+        /// `usedPages` over the pages the file holds: how much of the file is data.
+        var fill: Double
+        /// Reader slots of other processes (this diskcoll's own are not listed).
+        var readers: [Environment.Reader]
+        /// Slots whose process is gone; the next writer to open the store clears them.
+        var staleReaders: Int
         var databases: [String: Database.Statistics]
         /// The collections a DiskCollections catalog records (empty for a plain LMDB environment).
         var collections: [String: CollectionDescriptor]
@@ -38,8 +59,12 @@ struct Stat: ParsableCommand {
     }
 
     func run() throws {
+        try reportingErrors("stat") { try show() }
+    }
+
+    private func show() throws {
         guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
-            throw ValidationError("no store at \(path): the directory has no data.mdb. Give the directory a Store was created in.")
+            throw InterchangeError(.noInput, source: path, "no store here: the directory has no data.mdb", advice: "give the directory a Store was created in")
         }
         let env = try Environment(path: path, options: .init(readOnly: true))
         defer { env.close() }
@@ -60,10 +85,19 @@ struct Stat: ParsableCommand {
                 }
             }
             let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) ?? 0
-            return Report(path: path, environment: try env.info(), maximumKeySize: env.maximumKeySize,
-                          fileBytes: size, main: try txn.statistics(main), databases: databases,
-                          collections: collections)
+            let info = try env.info()
+            let mainStatistics = try txn.statistics(main)
+            let free = try txn.freePageCount()
+            let used = info.lastPage + 1 - free
+            let filePages = max(1, size / max(1, mainStatistics.pageSize))
+            return Report(path: path, environment: info, maximumKeySize: env.maximumKeySize,
+                          fileBytes: size, main: mainStatistics, freePages: free, usedPages: used,
+                          fill: Double(used) / Double(filePages), readers: [], staleReaders: 0,
+                          databases: databases, collections: collections)
         }
+        let me = getpid()
+        report.readers = try env.readers().filter { $0.process != me }
+        report.staleReaders = report.readers.filter(\.isStale).count
         env.close()  // one open environment per directory and process: Store opens it next
         report.memory = Self.memory(path)
         if json {
@@ -75,7 +109,11 @@ struct Stat: ParsableCommand {
         let e = report.environment
         print("store      \(report.path)")
         print("file       \(report.fileBytes) bytes, map \(e.mapSize) bytes, page \(report.main.pageSize) bytes, last page \(e.lastPage)")
-        print("txn        \(e.lastTransaction)   readers \(e.readers)/\(e.maximumReaders)   max key \(report.maximumKeySize) bytes")
+        print("pages      \(report.usedPages) used + \(report.freePages) free of \(e.lastPage + 1) (fill \(String(format: "%.0f%%", report.fill * 100)) of the file)")
+        let holding = report.readers.filter { $0.transaction != nil }
+        var readers = "\(report.readers.count) slots of other processes, \(holding.count) holding a snapshot, \(report.staleReaders) stale"
+        if let oldest = holding.compactMap(\.transaction).min() { readers += "; oldest snapshot at transaction \(oldest)" }
+        print("txn        \(e.lastTransaction)   readers \(readers) (of \(e.maximumReaders))   max key \(report.maximumKeySize) bytes")
         print("")
         if let m = report.memory {
             func mb(_ x: Int?) -> String { x.map { String(format: "%.1f MB", Double($0) / 1_048_576) } ?? "unknown" }

@@ -37,7 +37,8 @@ import TestSupport
         let dir = TemporaryDirectory()
         let result = try run(diskcoll, ["stat", dir.appending("nothing-here")])
         #expect(result.status != 0)
-        #expect(result.standardError.contains("no store at"))
+        #expect(result.status == 66)
+        #expect(result.standardError.contains("no store here"))
     }
 
     /// A store whose data file was cut in half: `Store(at:)` and `diskcoll stat` killed the process with
