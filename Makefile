@@ -3,11 +3,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps demo test bench fuzz clean
 
-## deps: liblmdb-dev (with pkg-config) from Debian, and py-lmdb + cbor2 for the interop tests.
+## deps: liblmdb-dev (with pkg-config) and lmdb-utils (mdb_dump, mdb_load: the CLI's round-trip tests)
+## from Debian, and py-lmdb + cbor2 for the interop tests.
 deps:
-	@if ! (command -v pkg-config >/dev/null && pkg-config --exists lmdb); then \
-		echo "installing liblmdb-dev and pkg-config"; \
-		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblmdb-dev pkg-config; \
+	@if ! (command -v pkg-config >/dev/null && pkg-config --exists lmdb && command -v mdb_load >/dev/null); then \
+		echo "installing liblmdb-dev, lmdb-utils and pkg-config"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblmdb-dev lmdb-utils pkg-config; \
 	fi
 	@if ! python3 -c "import lmdb, cbor2" 2>/dev/null; then \
 		echo "installing py-lmdb and cbor2"; \

@@ -71,32 +71,48 @@ public enum Verifier {
         options.readOnly = true
         let env = try Environment(path: path, options: options)
         defer { env.close() }
-        try env.read { txn in
+        // One snapshot for the catalog and the page count; each database is then walked in a read
+        // transaction of its own, since an LMDB error (a page not found) ends the transaction it hits.
+        var statistics: [String: Database.Statistics] = [:]
+        var catalog: [String: CollectionDescriptor] = [:]
+        let names: [String] = try env.read { txn in
             let names = try txn.databaseNames()
-            let catalog = checkCatalog(txn, names: Set(names), &report)
+            catalog = checkCatalog(txn, names: Set(names), &report)
             let main = try txn.openDatabase(nil)!
-            let mainStatistics = try txn.statistics(main)
-            report.treePages = mainStatistics.pages + (try txn.freeDatabaseStatistics()).pages
+            report.treePages = try txn.statistics(main).pages + (try txn.freeDatabaseStatistics()).pages
             report.freePages = try txn.freePageCount()
             for name in names {
-                onDatabase?(name)
                 guard let db = try txn.openExistingDatabase(name) else { continue }
-                let statistics = try txn.statistics(db)
-                report.treePages += statistics.pages
-                let descriptor = name == Store.catalogName ? nil : catalog[name]
-                let kind = name == Store.catalogName ? "catalog" : descriptor?.kind ?? "raw"
-                let checks = try walk(name, db, descriptor, statistics, txn, &report)
-                report.databases.append(.init(name: name, kind: kind, entries: statistics.entries, pages: statistics.pages, checks: checks))
+                let s = try txn.statistics(db)
+                statistics[name] = s
+                report.treePages += s.pages
             }
-            // Every page is a meta page, in a tree, or free: LMDB frees a transaction's old pages into
-            // the free list in the same commit.
-            let accounted = 2 + report.treePages + report.freePages
-            if report.lastPage > 0 && accounted != report.lastPage + 1 {
-                let what = accounted > report.lastPage + 1
-                    ? "\(accounted - report.lastPage - 1) pages are counted twice (in two trees, or in a tree and the free list)"
-                    : "\(report.lastPage + 1 - accounted) pages are neither in a tree nor on the free list (leaked)"
-                report.problems.append(.init(message: "the file's \(report.lastPage + 1) pages do not add up: 2 meta, \(report.treePages) in trees, \(report.freePages) free; \(what)"))
+            return names
+        }
+        // Every page is a meta page, in a tree, or free: LMDB frees a transaction's old pages into
+        // the free list in the same commit.
+        let accounted = 2 + report.treePages + report.freePages
+        if report.lastPage > 0 && accounted != report.lastPage + 1 {
+            let what = accounted > report.lastPage + 1
+                ? "\(accounted - report.lastPage - 1) pages are counted twice (in two trees, or in a tree and the free list)"
+                : "\(report.lastPage + 1 - accounted) pages are neither in a tree nor on the free list (leaked)"
+            report.problems.append(.init(message: "the file's \(report.lastPage + 1) pages do not add up: 2 meta, \(report.treePages) in trees, \(report.freePages) free; \(what)"))
+        }
+        for name in names {
+            guard let s = statistics[name] else { continue }
+            onDatabase?(name)
+            let descriptor = name == Store.catalogName ? nil : catalog[name]
+            let kind = name == Store.catalogName ? "catalog" : descriptor?.kind ?? "raw"
+            var checks = "not read"
+            do {
+                checks = try env.read { txn in
+                    guard let db = try txn.openExistingDatabase(name) else { return "gone" }
+                    return try walk(name, db, descriptor, s, txn, &report)
+                }
+            } catch let error as LMDBError {
+                report.problems.append(.init(collection: name, message: "reading it failed: \(error.operation): \(error.message)"))
             }
+            report.databases.append(.init(name: name, kind: kind, entries: s.entries, pages: s.pages, checks: checks))
         }
         return report
     }

@@ -57,6 +57,9 @@ public final class Environment {
         public var readOnly: Bool = false
         /// The file mode for new files. Default `0o644`.
         public var fileMode: UInt32 = 0o644
+        /// Clear the reader slots of dead processes at open (`mdb_reader_check`). Default `true`; a
+        /// tool that reports them (`diskcoll stat`) opens without.
+        public var clearsStaleReaders = true
 
         public init(
             mapSize: Int = 1 << 30, maximumMapSize: Int? = nil, maximumDatabases: Int = 128,
@@ -160,7 +163,7 @@ public final class Environment {
         if options.readOnly { flags |= UInt32(MDB_RDONLY) }
         try check(mdb_env_open(env, path, flags, mdb_mode_t(options.fileMode)), "open \(path)")
         var dead: Int32 = 0
-        try check(mdb_reader_check(env, &dead), "mdb_reader_check")
+        if options.clearsStaleReaders { try check(mdb_reader_check(env, &dead), "mdb_reader_check") }
         self.staleReadersCleared = Int(dead)
         self.maximumKeySize = Int(mdb_env_get_maxkeysize(env))
         var info = MDB_envinfo()

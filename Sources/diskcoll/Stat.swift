@@ -66,7 +66,9 @@ struct Stat: ParsableCommand {
         guard FileManager.default.fileExists(atPath: path + "/data.mdb") else {
             throw InterchangeError(.noInput, source: path, "no store here: the directory has no data.mdb", advice: "give the directory a Store was created in")
         }
-        let env = try Environment(path: path, options: .init(readOnly: true))
+        var options = Environment.Options(readOnly: true)
+        options.clearsStaleReaders = false  // report them; the next writer clears them
+        let env = try Environment(path: path, options: options)
         defer { env.close() }
         var report = try env.read { txn in
             let main = try txn.openDatabase(nil)!

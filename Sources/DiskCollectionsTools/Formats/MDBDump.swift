@@ -78,7 +78,8 @@ extension MDBDump {
 
         private var section: Section?
         private var sawSection = false
-        private var warnedBackslash = false
+        /// This section showed a backslash that is not an escape (LMDB 0.9.24's -p output).
+        private var sawBareBackslash = false
 
         public init(lines: LineReader) { self.lines = lines }
 
@@ -124,6 +125,7 @@ extension MDBDump {
             }
             section = current
             sawSection = true
+            sawBareBackslash = false
             return current
         }
 
@@ -223,27 +225,30 @@ extension MDBDump {
             }
         }
 
+        /// Reads a `format=print` line as any mdb_dump wrote it. Every version escapes a non-printable
+        /// byte as `\\` and two hex digits; 0.9.25 and later also escape `\\` itself as `\\5c`, while
+        /// 0.9.24 (Debian 12's) leaves backslashes bare (ITS#9068). So `\\hh` of a non-printable byte
+        /// is that byte; `\\5c` is a backslash, unless this section has shown a bare backslash before
+        /// (then it is a bare one followed by "5c"); any other backslash is bare. See docs/cli.md for
+        /// the sequences a 0.9.24 dump leaves ambiguous.
         private func decodePrintable(_ body: UnsafeRawBufferPointer, into out: ByteBuffer, what: String) throws {
             let table = MDBDump.hexValues
             var i = 0
             while i < body.count {
                 let c = body[i]
                 guard c == UInt8(ascii: "\\") else { out.append(c); i += 1; continue }
-                if i + 1 < body.count && body[i + 1] == UInt8(ascii: "\\") {  // `\\`: one backslash
-                    out.append(c)
-                    i += 2
-                    continue
+                if i + 2 < body.count, table[Int(body[i + 1])] < 16, table[Int(body[i + 2])] < 16 {
+                    let byte = table[Int(body[i + 1])] << 4 | table[Int(body[i + 2])]
+                    if byte < 0x20 || byte >= 0x7F || (byte == UInt8(ascii: "\\") && !sawBareBackslash) {
+                        out.append(byte)
+                        i += 3
+                        continue
+                    }
                 }
-                if i + 2 < body.count, table[Int(body[i + 1])] < 16, table[Int(body[i + 2])] < 16 {  // `\hh`
-                    out.append(table[Int(body[i + 1])] << 4 | table[Int(body[i + 2])])
-                    i += 3
-                    continue
-                }
-                // A backslash that is neither `\\` nor `\` and two hex digits: LMDB 0.9.24's mdb_dump -p
-                // wrote backslashes unescaped (ITS#9068). Read it as itself.
-                if !warnedBackslash {
-                    warnedBackslash = true
-                    warnings.append("\(lines.name), line \(lines.lineNumber): a backslash not followed by two hex digits is read as itself (LMDB 0.9.24's mdb_dump -p does not escape backslashes); a bare backslash followed by two hex digits cannot be told from an escape, so dump such data without -p")
+                // A bare backslash: LMDB 0.9.24's mdb_dump -p wrote backslashes as themselves.
+                if !sawBareBackslash {
+                    sawBareBackslash = true
+                    warnings.append("\(lines.name), line \(lines.lineNumber): a bare backslash: this dump was written by LMDB 0.9.24's mdb_dump -p, which does not escape backslashes; it is read as docs/cli.md says, and a backslash in the data followed by two hex digits of a non-printable byte cannot be told from an escape (dump such data without -p)")
                 }
                 out.append(c)
                 i += 1
