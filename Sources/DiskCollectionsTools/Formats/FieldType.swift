@@ -227,19 +227,48 @@ public struct FieldCoder: Sendable {
     // MARK: Stored bytes to text and JSON
 
     /// Checks that `stored` decodes as this type, and is the form the library writes (a string key in
-    /// NFC, a bool 0 or 1): the check of an import from an mdb_dump file into a typed collection.
+    /// NFC, a bool 0 or 1, a double key's one NaN): the check of an import from an mdb_dump file into a
+    /// typed collection, and of `verify`. Decodes with the library's codec and encodes again, without
+    /// text in between.
     public func validate(stored: UnsafeRawBufferPointer, scratch: ByteBuffer) throws(FieldError) {
-        scratch.removeAll()
-        try appendText(stored: stored, into: scratch)
-        guard type != .double && type != .float && type != .raw && type != .json else {
-            if type == .json {
-                do { _ = try JSON.value(in: stored) } catch { throw FieldError("a json value that is not one JSON value") }
+        switch type {
+        case .uint8: try roundTrip(UInt8.self, stored)
+        case .uint16: try roundTrip(UInt16.self, stored)
+        case .uint32: try roundTrip(UInt32.self, stored)
+        case .uint64: try roundTrip(UInt64.self, stored)
+        case .int8: try roundTrip(Int8.self, stored)
+        case .int16: try roundTrip(Int16.self, stored)
+        case .int32: try roundTrip(Int32.self, stored)
+        case .int64: try roundTrip(Int64.self, stored)
+        case .double: try roundTrip(Double.self, stored)
+        case .float: try roundTrip(Float.self, stored)
+        case .bool: try roundTrip(Bool.self, stored)
+        case .uuid: try roundTrip(UUID.self, stored)
+        case .bytes: try roundTrip([UInt8].self, stored)
+        case .string:
+            if role == .value {
+                guard isValidUTF8(stored) else { throw FieldError("a string value that is not valid UTF-8") }
+            } else {
+                try roundTrip(String.self, stored)
             }
-            return
+        case .json:
+            guard isValidUTF8(stored) else { throw FieldError("a json value that is not valid UTF-8") }
+            do { _ = try JSON.value(in: stored) } catch { throw FieldError("a json value that is not one JSON value") }
+        case .raw: break
         }
-        let again = ByteBuffer(capacity: stored.count + 1)
-        try encode(text: scratch.bytes, into: again)
-        guard again.bytes.equals(stored) else {
+    }
+
+    private func roundTrip<T: DiskKey & DiskValue>(_: T.Type, _ stored: UnsafeRawBufferPointer) throws(FieldError) {
+        let value = try load(T.self, stored)
+        let same: Bool
+        do {
+            same = role == .key ? value.withDiskKeyBytes { $0.equals(stored) } : try value.withDiskValueBytes { $0.equals(stored) }
+        } catch {
+            throw FieldError("\(error)")
+        }
+        guard same else {
+            let again = ByteBuffer()
+            try? store(value, again)
             throw FieldError("\(InterchangeError.quote(stored)) is not the form the library stores \(type.noun) in (it would store \(InterchangeError.quote(again.bytes)))")
         }
     }
