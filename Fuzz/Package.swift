@@ -1,5 +1,5 @@
 // swift-tools-version: 6.0
-// libFuzzer targets for the decoders (issue 13): build and run with Fuzz/run.sh.
+// libFuzzer targets for the decoders and the import parsers (issue 13): build and run with Fuzz/run.sh.
 import PackageDescription
 
 let package = Package(
@@ -8,7 +8,10 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "DiskCollectionsFuzz",
-            dependencies: [.product(name: "DiskCollections", package: "DiskCollections")],
+            dependencies: [
+                .product(name: "DiskCollections", package: "DiskCollections"),
+                .product(name: "DiskCollectionsTools", package: "DiskCollections"),
+            ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
     ]

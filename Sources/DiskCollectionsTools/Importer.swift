@@ -136,6 +136,7 @@ public final class Importer {
     private let value = ByteBuffer(capacity: 4096)
     private let scratch = ByteBuffer(capacity: 4096)
     private let names = ByteBuffer(capacity: 64)
+    private let positionKey = ByteBuffer(capacity: 8)
 
     /// - Throws: ``InterchangeError`` (`usage`) for options that do not fit each other.
     public init(store path: String, input: LineReader, options: ImportOptions) throws {
@@ -406,10 +407,10 @@ public final class Importer {
     private func write(_ target: Target, _ txn: Transaction, line: Int) throws {
         let maximum = txn.maximumKeySize
         var keyBytes = key.bytes
-        var position: UInt64 = 0
         if target.isPositional {
-            position = target.nextPosition.bigEndian
-            keyBytes = withUnsafeBytes(of: &position) { UnsafeRawBufferPointer(start: $0.baseAddress, count: 8) }
+            positionKey.removeAll()
+            withUnsafeBytes(of: target.nextPosition.bigEndian) { positionKey.append($0) }
+            keyBytes = positionKey.bytes
         } else if keyBytes.isEmpty || keyBytes.count > maximum {
             throw bad("the key is \(keyBytes.count) bytes; LMDB keys are 1 to \(maximum) bytes", line: line,
                       advice: keyBytes.isEmpty ? nil : "shorten or hash long keys")
@@ -417,18 +418,16 @@ public final class Importer {
         if target.isDuplicateSorted && value.count > maximum {
             throw bad("the value is \(value.count) bytes; a multimap's values are at most \(maximum) bytes (LMDB sorts them like keys)", line: line)
         }
-        try withExtendedLifetime(position) {
-            let valueBytes = target.isSet ? UnsafeRawBufferPointer(start: value.bytes.baseAddress, count: 0) : value.bytes
-            if target.isDuplicateSorted {
-                try txn.put(target.database, key: keyBytes, value: valueBytes, flags: .noDuplicate)
-            } else if target.appending && (target.lastKey.count == 0 || keyBytes.compare(target.lastKey.bytes) > 0) {
-                try txn.put(target.database, key: keyBytes, value: valueBytes, flags: .append)
-                target.lastKey.removeAll()
-                target.lastKey.append(keyBytes)
-            } else {
-                target.appending = false
-                try txn.put(target.database, key: keyBytes, value: valueBytes)
-            }
+        let valueBytes = target.isSet ? UnsafeRawBufferPointer(start: value.bytes.baseAddress, count: 0) : value.bytes
+        if target.isDuplicateSorted {
+            try txn.put(target.database, key: keyBytes, value: valueBytes, flags: .noDuplicate)
+        } else if target.appending && (target.lastKey.count == 0 || keyBytes.compare(target.lastKey.bytes) > 0) {
+            try txn.put(target.database, key: keyBytes, value: valueBytes, flags: .append)
+            target.lastKey.removeAll()
+            target.lastKey.append(keyBytes)
+        } else {
+            target.appending = false
+            try txn.put(target.database, key: keyBytes, value: valueBytes)
         }
         if target.isPositional { target.nextPosition += 1 }
         report.collections[target.reportIndex].records += 1
@@ -584,15 +583,19 @@ public final class Importer {
             sawRecord = true
             key.removeAll()
             value.removeAll()
+            // A first line that does not convert may be a header the options did not announce.
+            let hint = line == 1 && !options.header ? "if the first line names the columns, give --header" : nil
             if keyColumn >= 0 {
-                do { try target.keyCoder.encode(text: reader.field(keyColumn), into: key) } catch { throw encodeFailed(error, "column \(keyColumn + 1) (key)", line: line) }
+                do { try target.keyCoder.encode(text: reader.field(keyColumn), into: key) } catch {
+                    throw bad("column \(keyColumn + 1) (key): \(error.message)", line: line, advice: hint)
+                }
             }
             if valueColumn >= 0 {
-                do { try target.valueCoder!.encode(text: reader.field(valueColumn), into: value) } catch { throw encodeFailed(error, "column \(valueColumn + 1) (value)", line: line) }
+                do { try target.valueCoder!.encode(text: reader.field(valueColumn), into: value) } catch {
+                    throw bad("column \(valueColumn + 1) (value): \(error.message)", line: line, advice: hint)
+                }
             }
-            do { try write(target, txn, line: line) } catch let e as InterchangeError where !options.header && line == 1 && e.kind == .badInput {
-                throw e
-            }
+            try write(target, txn, line: line)
         }
         if !sawRecord { throw emptyInput() }
     }

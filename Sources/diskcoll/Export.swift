@@ -17,7 +17,7 @@ struct Export: ParsableCommand {
           diskcoll export data.store parent parent.jsonl            # format from the file name
           diskcoll export data.store parent - --format csv --header --start 100 --end 200
           diskcoll export data.store --all whole.dump               # every database, as mdb_dump -a
-          diskcoll export data.store users | mdb_load -s users -f - other.db
+          diskcoll export data.store users | mdb_load -s users other.db
 
         Exit status: 0 written; 64 options that do not fit; 66 no such store or collection; \
         73 the output cannot be created; 74 a failed write; see docs/cli.md.

@@ -84,7 +84,7 @@ import TestSupport
         Case(name: "a number that does not fit (CSV)", format: .csv, input: Array("1,a\n-5,b\n".utf8), keyType: .uint32, line: 2,
              words: "column 1 (key): -5 does not fit uint32"),
         Case(name: "a header read as data", format: .csv, input: Array("id,name\n1,a\n".utf8), line: 1,
-             words: "column 1 (key): expected an unsigned integer (uint64), found \"id\""),
+             words: "column 1 (key): expected an unsigned integer (uint64), found \"id\". If the first line names the columns, give --header"),
         Case(name: "a truncated CSV (open quote)", format: .csv, input: Array("1,a\n2,\"b\n".utf8), line: 2,
              words: "closing quote is missing"),
         Case(name: "a quote in an unquoted CSV field", format: .csv, input: Array("1,a\"b\n".utf8), line: 1,

@@ -53,6 +53,19 @@ import TestSupport
         #expect(try text(.raw, .key, [0, 1], bytes: .hex) == "0001")
     }
 
+    /// Raw bytes from base64 and hex text, of many sizes (regression: the fuzzer found the decoded
+    /// bytes read after their array was freed; `swift test --sanitize=address` checks it directly).
+    @Test func rawBytesFromText() throws {
+        var rng = SplitMix64(seed: 31)
+        for n in 0..<300 {
+            let bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            for encoding in [BytesEncoding.base64, .hex] {
+                let text = try text(.raw, .value, bytes, bytes: encoding)
+                #expect(try encode(.raw, .value, text, bytes: encoding) == bytes)
+            }
+        }
+    }
+
     /// Every double's text reads back as the same bits (NaN aside: one NaN).
     @Test func doublesRoundTripExactly() throws {
         var rng = SplitMix64(seed: 4)

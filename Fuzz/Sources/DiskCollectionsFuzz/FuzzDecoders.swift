@@ -1,5 +1,5 @@
-// One libFuzzer entry point for every decoder of stored bytes: the first input byte picks the decoder,
-// the rest are the bytes. A decoder may throw (a typed error) but never crash, and what it accepts
+// One libFuzzer entry point for every decoder of stored bytes and every parser of the import formats
+// (FuzzParsers.swift): the first input byte picks one, the rest are the bytes. A decoder may throw (a typed error) but never crash, and what it accepts
 // must encode and decode again to an equal value.
 import DiskCollections
 
@@ -39,7 +39,7 @@ func roundTripValue<V: DiskValue & Equatable>(_ type: V.Type, _ bytes: UnsafeRaw
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     guard size > 0 else { return 0 }
     let bytes = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
-    switch data[0] % 10 {
+    switch data[0] % 14 {
     case 0: roundTripKey(UInt64.self, bytes); roundTripKey(Int64.self, bytes)
     case 1: roundTripKey(UInt32.self, bytes); roundTripKey(Int16.self, bytes); roundTripKey(UInt8.self, bytes)
     case 2: roundTripKey(String.self, bytes)
@@ -51,6 +51,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         }
     case 6: roundTripValue(String.self, bytes); roundTripValue([UInt8].self, bytes)
     case 7: roundTripValue(UInt64.self, bytes); roundTripValue(Int32.self, bytes)
+    case 10: fuzzDump(bytes)
+    case 11: fuzzJSONLine(bytes)
+    case 12: fuzzCSV(bytes)
+    case 13: fuzzFields(bytes)
     default:
         // CBOR, the codec of Codable values.
         if let r = try? CBORDecoder().decode(Record.self, from: bytes), r.score.map({ !$0.isNaN }) ?? true {

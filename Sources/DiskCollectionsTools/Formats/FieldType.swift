@@ -139,7 +139,7 @@ public struct FieldCoder: Sendable {
             else { throw FieldError("expected true or false, found \(InterchangeError.quote(text))") }
         case .string: try encodeString(text, out)
         case .bytes: try store(try decodeBytes(text), out)
-        case .raw: out.append(try decodeBytes(text).withUnsafeBytes { $0 })
+        case .raw: try decodeBytes(text).withUnsafeBytes { out.append($0) }
         case .uuid:
             guard let uuid = UUID(uuidString: String(decoding: trimmed(text), as: UTF8.self)) else {
                 throw FieldError("expected a UUID (8-4-4-4-12 hex digits), found \(InterchangeError.quote(text))")

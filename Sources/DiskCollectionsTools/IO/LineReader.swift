@@ -71,6 +71,20 @@ public final class LineReader {
         buffer = .allocate(byteCount: capacity, alignment: 16)
     }
 
+    /// Reads `bytes` held in memory (for tests and fuzzing).
+    public init(bytes: some Collection<UInt8>, name: String = "input") {
+        descriptor = -1
+        self.name = name
+        ownsDescriptor = false
+        totalBytes = bytes.count
+        isSeekable = true
+        capacity = max(4096, bytes.count)
+        buffer = .allocate(byteCount: capacity, alignment: 16)
+        UnsafeMutableRawBufferPointer(start: buffer, count: capacity).copyBytes(from: bytes)
+        end = bytes.count
+        atEnd = true
+    }
+
     deinit {
         buffer.deallocate()
         if ownsDescriptor { Glibc.close(descriptor) }
@@ -138,6 +152,11 @@ public final class LineReader {
     /// Starts the input again from its first line (an import replays its transaction after the map grew).
     /// - Throws: ``InterchangeError`` if the input is a pipe or terminal.
     public func rewind() throws {
+        if descriptor < 0 {  // in memory: the bytes are all still in the buffer
+            end = totalBytes ?? end
+            start = 0; lineNumber = 0; consumed = 0
+            return
+        }
         guard isSeekable, lseek(descriptor, 0, SEEK_SET) == 0 else {
             throw InterchangeError(.io, source: name, "the input cannot be read a second time (it is a pipe)")
         }
