@@ -114,6 +114,8 @@ public struct WorkProgress: Sendable {
     public var totalBytes: Int?
     public var totalRecords: Int?
     public var seconds: Double
+    /// A step after the records, such as the commit, when there is one.
+    public var phase: String? = nil
 }
 
 /// Reads an mdb_dump, JSON Lines or CSV input into a store in one LMDB write transaction: everything
@@ -234,6 +236,8 @@ public final class Importer {
                     }
                 }
                 if options.dryRun { throw DryRunDone() }
+                progress?(WorkProgress(records: report.records, bytes: input.consumed, totalBytes: input.totalBytes,
+                                       seconds: seconds(), phase: "committing and syncing"))
             }
             try env.sync(force: true)
             committed = true
@@ -252,7 +256,7 @@ public final class Importer {
 
     private func tick() {
         report.records += 1
-        if report.records >= nextProgress, let progress {
+        if _slowPath(report.records >= nextProgress), let progress {
             nextProgress = report.records + 16_384
             progress(WorkProgress(records: report.records, bytes: input.consumed, totalBytes: input.totalBytes, seconds: seconds()))
         }

@@ -18,13 +18,15 @@ public struct DiskJSON: DiskValue, Hashable, Sendable, CustomStringConvertible {
     /// The document's text.
     public let text: String
 
-    /// A document from its text.
+    /// A document from its text, checked with ``Syntax`` (RFC 8259, strictly: no trailing commas, no lone
+    /// surrogates), the same check `diskcoll import` makes.
     /// - Throws: ``DiskCollectionsError/corrupt(collection:detail:)`` if `text` is not one JSON value.
     public init(validating text: String) throws {
+        var t = text
         do {
-            _ = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
-        } catch {
-            throw DiskCollectionsError.corrupt(collection: "", detail: "the text is not a JSON value (\(error.localizedDescription))")
+            _ = try t.withUTF8 { try Syntax.value(in: UnsafeRawBufferPointer($0)) }
+        } catch let error as Syntax.SyntaxError {
+            throw DiskCollectionsError.corrupt(collection: "", detail: "the text is not a JSON value: \(error.message) at byte \(error.column)")
         }
         self.text = text
     }

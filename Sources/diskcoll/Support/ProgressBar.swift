@@ -15,6 +15,11 @@ final class ProgressBar {
     }
 
     func update(_ p: WorkProgress) {
+        if let phase = p.phase, enabled {
+            FileHandle.standardError.write(Data(("\r\u{1B}[2K\(verb) \(Self.count(p.records)) records: \(phase)").utf8))
+            drawn = true
+            return
+        }
         guard enabled, p.seconds - lastDraw >= 0.1 else { return }
         lastDraw = p.seconds
         var parts = ["\(verb) \(Self.count(p.records)) records", Self.bytes(p.bytes)]
@@ -40,7 +45,7 @@ final class ProgressBar {
     static func count(_ n: Int) -> String {
         switch n {
         case ..<10_000: return "\(n)"
-        case ..<10_000_000: return String(format: "%.1fk", Double(n) / 1e3)
+        case ..<1_000_000: return String(format: "%.1fk", Double(n) / 1e3)
         default: return String(format: "%.2fM", Double(n) / 1e6)
         }
     }
