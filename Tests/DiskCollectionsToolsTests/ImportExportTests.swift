@@ -189,6 +189,22 @@ func runExport(_ store: String, _ configure: (inout ExportOptions) -> Void) thro
         #expect(Dictionary(uniqueKeysWithValues: try m.entries().map { ($0.key, $0.value) }) == model)
     }
 
+    /// Windows line endings are accepted in every format (the dump reader's own test has CRLF too).
+    @Test func crlfLineEndings() throws {
+        let dir = TemporaryDirectory()
+        try runImport(dir.path, try Input("{\"key\": 1, \"value\": \"a\"}\r\n{\"key\": 2, \"value\": \"b\"}\r\n", name: "w.jsonl")) { o in
+            o.collection = "j"; o.keyType = .uint8; o.valueType = .string
+        }
+        try runImport(dir.path, try Input("k,v\r\n1,\"x\r\ny\"\r\n2,z\r\n", name: "w.csv")) { o in
+            o.collection = "c"; o.header = true; o.keyType = .uint8; o.valueType = .string
+        }
+        let store = try Store(at: dir.path)
+        defer { store.close() }
+        #expect(try store.map("j", key: UInt8.self, value: String.self).entries().map(\.value) == ["a", "b"])
+        // Inside quotes the line break is data, CRLF as written.
+        #expect(try store.map("c", key: UInt8.self, value: String.self).entries().map(\.value) == ["x\r\ny", "z"])
+    }
+
     @Test func csvColumnsByNameAndNumber() throws {
         let dir = TemporaryDirectory()
         let input = try Input("id;name;score\n7;seven;1.5\n8;eight;-2\n", name: "c.csv")
