@@ -146,12 +146,27 @@ public final class Transaction {
     /// Cost: a walk of the free-page database, one entry per transaction that freed pages.
     /// The corresponding LMDB structure is the free-page database (`FREE_DBI`), an `MDB_IDL` per entry.
     public func freePageCount() throws -> Int {
+        try freePages(pinnedFrom: nil).free
+    }
+
+    /// Pages on LMDB's free list, and those of them a snapshot still pins: pages freed by transaction
+    /// `t` are reused only once no reader holds a snapshot older than `t`, so with `oldestSnapshot`
+    /// (the oldest transaction a reader holds), pages freed at or after it are pinned.
+    ///
+    /// Cost: a walk of the free-page database, one entry per transaction that freed pages.
+    /// The corresponding LMDB structure is the free-page database (`FREE_DBI`): keys are transaction
+    /// ids, values `MDB_IDL`s (a length, then page numbers).
+    public func freePages(pinnedFrom oldestSnapshot: Int?) throws -> (free: Int, pinned: Int) {
         try withCursor(.freePages) { cursor in
-            var total = 0
-            for (_, value) in cursor.entries() where value.count >= MemoryLayout<Int>.size {
-                total += value.loadUnaligned(as: Int.self)  // an MDB_IDL starts with its length
+            var free = 0, pinned = 0
+            for (key, value) in cursor.entries() where value.count >= MemoryLayout<Int>.size {
+                let pages = value.loadUnaligned(as: Int.self)
+                free += pages
+                if let oldestSnapshot, key.count == MemoryLayout<Int>.size, key.loadUnaligned(as: Int.self) >= oldestSnapshot {
+                    pinned += pages
+                }
             }
-            return total
+            return (free, pinned)
         }
     }
 

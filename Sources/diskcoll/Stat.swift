@@ -33,6 +33,8 @@ struct Stat: ParsableCommand {
         var main: Database.Statistics
         /// Pages on LMDB's free list, reused by later writes.
         var freePages: Int
+        /// Free pages a reader's snapshot keeps from reuse (freed at or after the oldest snapshot).
+        var pinnedPages: Int
         /// The file's pages that hold data: the last used page + 1, less the free ones.
         var usedPages: Int
         /// `usedPages` over the pages the file holds: how much of the file is data.
@@ -70,6 +72,9 @@ struct Stat: ParsableCommand {
         options.clearsStaleReaders = false  // report them; the next writer clears them
         let env = try Environment(path: path, options: options)
         defer { env.close() }
+        let me = getpid()
+        let readers = try env.readers().filter { $0.process != me }
+        let oldest = readers.compactMap(\.transaction).min()
         var report = try env.read { txn in
             let main = try txn.openDatabase(nil)!
             var databases: [String: Database.Statistics] = [:]
@@ -89,17 +94,14 @@ struct Stat: ParsableCommand {
             let size = (try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb")[.size] as? Int) ?? 0
             let info = try env.info()
             let mainStatistics = try txn.statistics(main)
-            let free = try txn.freePageCount()
+            let (free, pinned) = try txn.freePages(pinnedFrom: oldest)
             let used = info.lastPage + 1 - free
             let filePages = max(1, size / max(1, mainStatistics.pageSize))
             return Report(path: path, environment: info, maximumKeySize: env.maximumKeySize,
-                          fileBytes: size, main: mainStatistics, freePages: free, usedPages: used,
-                          fill: Double(used) / Double(filePages), readers: [], staleReaders: 0,
+                          fileBytes: size, main: mainStatistics, freePages: free, pinnedPages: pinned, usedPages: used,
+                          fill: Double(used) / Double(filePages), readers: readers, staleReaders: readers.filter(\.isStale).count,
                           databases: databases, collections: collections)
         }
-        let me = getpid()
-        report.readers = try env.readers().filter { $0.process != me }
-        report.staleReaders = report.readers.filter(\.isStale).count
         env.close()  // one open environment per directory and process: Store opens it next
         report.memory = Self.memory(path)
         if json {
@@ -111,11 +113,11 @@ struct Stat: ParsableCommand {
         let e = report.environment
         print("store      \(report.path)")
         print("file       \(report.fileBytes) bytes, map \(e.mapSize) bytes, page \(report.main.pageSize) bytes, last page \(e.lastPage)")
-        print("pages      \(report.usedPages) used + \(report.freePages) free of \(e.lastPage + 1) (fill \(String(format: "%.0f%%", report.fill * 100)) of the file)")
+        print("pages      \(report.usedPages) used + \(report.freePages) free of \(e.lastPage + 1) (fill \(String(format: "%.0f%%", report.fill * 100)) of the file)\(report.pinnedPages > 0 ? "; \(report.pinnedPages) free pages pinned by old snapshots" : "")")
         let holding = report.readers.filter { $0.transaction != nil }
-        var readers = "\(report.readers.count) slots of other processes, \(holding.count) holding a snapshot, \(report.staleReaders) stale"
-        if let oldest = holding.compactMap(\.transaction).min() { readers += "; oldest snapshot at transaction \(oldest)" }
-        print("txn        \(e.lastTransaction)   readers \(readers) (of \(e.maximumReaders))   max key \(report.maximumKeySize) bytes")
+        var slots = "\(report.readers.count) slots of other processes, \(holding.count) holding a snapshot, \(report.staleReaders) stale"
+        if let oldest = holding.compactMap(\.transaction).min() { slots += "; oldest snapshot at transaction \(oldest), \(e.lastTransaction - oldest) behind" }
+        print("txn        \(e.lastTransaction)   readers \(slots) (of \(e.maximumReaders))   max key \(report.maximumKeySize) bytes")
         print("")
         if let m = report.memory {
             func mb(_ x: Int?) -> String { x.map { String(format: "%.1f MB", Double($0) / 1_048_576) } ?? "unknown" }

@@ -1,7 +1,8 @@
 // One libFuzzer entry point for every decoder of stored bytes and every parser of the import formats
 // (FuzzParsers.swift): the first input byte picks one, the rest are the bytes. A decoder may throw (a typed error) but never crash, and what it accepts
 // must encode and decode again to an equal value.
-import DiskCollections
+@testable import DiskCollections
+import Foundation
 
 struct Record: Codable, Equatable {
     enum Kind: Codable, Equatable { case leaf, node(children: [Int32]), named(String) }
@@ -39,7 +40,7 @@ func roundTripValue<V: DiskValue & Equatable>(_ type: V.Type, _ bytes: UnsafeRaw
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     guard size > 0 else { return 0 }
     let bytes = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
-    switch data[0] % 14 {
+    switch data[0] % 15 {
     case 0: roundTripKey(UInt64.self, bytes); roundTripKey(Int64.self, bytes)
     case 1: roundTripKey(UInt32.self, bytes); roundTripKey(Int16.self, bytes); roundTripKey(UInt8.self, bytes)
     case 2: roundTripKey(String.self, bytes)
@@ -55,6 +56,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case 11: fuzzJSONLine(bytes)
     case 12: fuzzCSV(bytes)
     case 13: fuzzFields(bytes)
+    case 14: fuzzCatalogRecord(bytes)
     default:
         // CBOR, the codec of Codable values.
         if let r = try? CBORDecoder().decode(Record.self, from: bytes), r.score.map({ !$0.isNaN }) ?? true {
@@ -65,4 +67,22 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = try? CBORDecoder().decode([String: [Int64]].self, from: bytes)
     }
     return 0
+}
+
+/// A catalog entry, as `Store` reads it when a collection opens: a record that decodes is a
+/// `CollectionDescriptor` that writes and reads back the same; anything else is a typed `corrupt`
+/// error naming the collection, never a crash.
+func fuzzCatalogRecord(_ bytes: UnsafeRawBufferPointer) {
+    do {
+        let d = try Store.descriptor(of: "fuzzed", from: bytes)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        guard let again = try? Store.descriptor(of: "fuzzed", from: encoder.encode(d)), again == d else {
+            fatalError("a catalog record does not round-trip: \(Array(bytes))")
+        }
+    } catch let error as DiskCollectionsError {
+        guard case .corrupt(let name, _) = error, name == "fuzzed" else { fatalError("unexpected error \(error)") }
+    } catch {
+        fatalError("a catalog record's error is not typed: \(error)")
+    }
 }

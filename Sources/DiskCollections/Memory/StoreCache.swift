@@ -41,6 +41,37 @@ public struct StoreStatistics: Sendable, Hashable, Codable {
     public var bytesTrimmed = 0
     /// Governor ticks.
     public var ticks = 0
+    /// The store's file and the snapshots readers hold in it, when ``Store/statistics`` was read.
+    public var file: FileStatistics?
+}
+
+/// A store's file: its size, free pages, and what readers' snapshots cost it.
+///
+/// A snapshot (a read transaction, in any process) keeps every page it sees: pages that later writes
+/// free cannot be reused while it lasts, so the file grows instead. A long-lived snapshot shows as a
+/// growing ``snapshotLag`` and ``pinnedPages``.
+public struct FileStatistics: Sendable, Hashable, Codable {
+    /// The data file's size in bytes.
+    public var bytes = 0
+    public var pageSize = 0
+    /// The last page in use (the file holds at least `lastPage + 1` pages).
+    public var lastPage = 0
+    /// The id of the last committed transaction.
+    public var lastTransaction = 0
+    /// Pages on the free list, for later writes to reuse.
+    public var freePages = 0
+    /// Free pages that cannot be reused yet: freed at or after the oldest snapshot a reader holds.
+    public var pinnedPages = 0
+    /// Reader slots holding a snapshot, in every process (this one's included: the store keeps a
+    /// snapshot between cache misses until ``Store/flush()``).
+    public var readers = 0
+    /// The transaction id of the oldest snapshot a reader holds, if any.
+    public var oldestSnapshot: Int?
+    /// Reader slots of processes that are gone (their snapshot pins pages until a writer opens the store).
+    public var staleReaders = 0
+
+    /// How many transactions the oldest snapshot is behind, if a reader holds one.
+    public var snapshotLag: Int? { oldestSnapshot.map { lastTransaction - $0 } }
 }
 
 /// One store's cache: a read cache of point lookups, a write-back buffer, and the memory governor

@@ -8,20 +8,41 @@ extension Store {
     /// The cache's and the memory governor's counters, and the process's memory at the last tick.
     /// All zero but the memory figures when the cache is disabled.
     public var statistics: StoreStatistics {
-        guard let cache else {
+        var out: StoreStatistics
+        if let cache {
+            out = cache.statistics
+            out.cacheBytes = cache.bytes
+            out.bufferedBytes = cache.bufferedBytes
+            out.evictions = cache.reads.evictions
+        } else {
             let s = AllocatorStatistics.sample()
-            var out = StoreStatistics()
+            out = StoreStatistics()
             out.heapInUse = s.heapInUse
             out.allocatorFree = s.allocatorFree
             out.residentAnonymous = s.residentAnonymous
             out.residentFile = s.residentFile
-            return out
         }
-        var s = cache.statistics
-        s.cacheBytes = cache.bytes
-        s.bufferedBytes = cache.bufferedBytes
-        s.evictions = cache.reads.evictions
-        return s
+        out.file = try? fileStatistics()
+        return out
+    }
+
+    /// The file's facts for ``StoreStatistics/file``: the reader table, and a walk of the free list.
+    func fileStatistics() throws -> FileStatistics {
+        var f = FileStatistics()
+        let info = try environment.info()
+        f.lastPage = info.lastPage
+        f.lastTransaction = info.lastTransaction
+        let readers = try environment.readers()
+        let holding = readers.compactMap(\.transaction)
+        f.readers = holding.count
+        f.oldestSnapshot = holding.min()
+        f.staleReaders = readers.filter(\.isStale).count
+        (f.freePages, f.pinnedPages, f.pageSize) = try environment.read { txn in
+            let (free, pinned) = try txn.freePages(pinnedFrom: f.oldestSnapshot)
+            return (free, pinned, try txn.statistics(txn.openDatabase(nil)!).pageSize)
+        }
+        f.bytes = (try? DataFile.meta(in: path))??.fileSize ?? 0
+        return f
     }
 
     /// Runs one memory-governor tick now: samples memory, resizes the cache, gives free memory back to
