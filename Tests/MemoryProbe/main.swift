@@ -88,12 +88,16 @@ case "crash":
     for _ in 0..<10 { _ = try queue.popFirst() }            // buffered only: not applied
     kill(getpid(), SIGKILL)
 case "diskfull":
-    // A flush that fails part-way: the file may not grow past 12 MiB (RLIMIT_FSIZE, as a full disk
-    // would stop it), 1M buffered entries are flushed (in transactions of at most 16 MiB of pages, so
-    // the first commits and a later one fails), the limit is lifted, the flush is retried.
+    // A flush that fails part-way: the disk fills when the file passes 12 MiB, 1M buffered entries are
+    // flushed (in transactions of at most 16 MiB of pages, so the first commits and a later one fails),
+    // room is made, the flush is retried. The full disk is real when the store is on a small file
+    // system of its own (a tmpfs the test mounted): a ballast file leaves 12 MiB free and is deleted
+    // to make room. Else the file may not grow past 12 MiB (RLIMIT_FSIZE, which stops a write as a
+    // full disk would), and the limit is lifted.
     signal(SIGXFSZ, SIG_IGN)  // a write past the limit then fails with EFBIG instead of killing us
     // With "set": 1M keys of a DiskSet<UInt64>, buffered as dirty keys of its presence table.
     let dir = args[2], asSet = args.count > 3 && args[3] == "set"
+    let ballast = args.count > 4 ? args[4] : nil
     var store = try Store(at: dir, cacheBudget: .bytes(256 << 20))
     var map = try store.map("m", key: UInt64.self, value: UInt64.self)
     // (Opened only then: a set's presence table shrinks the buffer's share, and all 1M must fit.)
@@ -108,8 +112,17 @@ case "diskfull":
     var limit = rlimit()
     getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
     let unlimited = limit
-    limit.rlim_cur = 12 << 20
-    setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
+    if let ballast {
+        var fs = statvfs()
+        statvfs(dir, &fs)
+        let free = Int(fs.f_bavail) * Int(fs.f_bsize)
+        let fd = open(ballast, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        precondition(fd >= 0 && posix_fallocate(fd, 0, off_t(free - (12 << 20))) == 0, "cannot fill the file system")
+        close(fd)
+    } else {
+        limit.rlim_cur = 12 << 20
+        setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
+    }
     let n = UInt64(1_000_000)
     for i in 0..<n { try put(i) }
     var failure = ""
@@ -121,7 +134,7 @@ case "diskfull":
     var checkpointFailure = ""
     do { try store.checkpoint() } catch let error as LMDBError { checkpointFailure = "\(error.code.rawValue) \(error)" }
     var lifted = unlimited
-    setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &lifted)
+    if let ballast { unlink(ballast) } else { setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &lifted) }
     try store.checkpoint()
     store.close()
     store = try Store(at: dir)
