@@ -70,6 +70,33 @@ case "fill":
         }
     }
     say("filled \(try env.info().mapSize)")
+case "read-loop":
+    // Read database "grow" over and over while another process grows the map, until it holds the key
+    // "stop": every value must be its key times 3, and the count must never go down.
+    let env = try Environment(path: path, options: .init(mapSize: 64 << 10))
+    say("reading")
+    var iterations = 0, last = 0, done = false
+    while !done {
+        let count: Int = try env.read { txn in
+            guard let db = try txn.openExistingDatabase("grow") else { return 0 }
+            var n = 0
+            try txn.withCursor(db) { cursor in
+                for (k, v) in cursor.entries() {
+                    if k.count == 4 && Array(k) == Array("stop".utf8) { done = true; continue }
+                    let key = UInt64(bigEndian: k.loadUnaligned(as: UInt64.self))
+                    guard v.count == 512, v.loadUnaligned(as: UInt64.self) == key &* 3 else {
+                        say("wrong value for key \(key)"); exit(1)
+                    }
+                    n += 1
+                }
+            }
+            return n
+        }
+        guard count >= last else { say("the count went down: \(last) then \(count)"); exit(1) }
+        last = count
+        iterations += 1
+    }
+    say("done \(iterations) \(last) \(env.mapSize)")
 default:
     say("unknown command \(args[1])")
     exit(2)

@@ -116,6 +116,40 @@ import TestSupport
     }
 
     /// Another process grows the map; this one adopts the new size when its next transaction begins.
+    /// This process grows the map from 64 KiB to over 64 MiB in many steps while another process reads
+    /// in a loop: no crash, no deadlock, every read a consistent snapshot, and the reader adopts each
+    /// new size (issue 13, item 4: the second process; its reader threads wait for the concurrency issue).
+    @Test func aReaderProcessAdoptsGrowthWhileItReads() throws {
+        let dir = TemporaryDirectory()
+        let env = try Environment(path: dir.path, options: .init(mapSize: 64 << 10, durability: .noSync))
+        try env.write { txn in _ = try txn.openDatabase("grow")! }
+        let (reader, out, err) = try launch(builtExecutable("LMDBTestHelper"), ["read-loop", dir.path])
+        _ = out.fileHandleForReading.availableData  // "reading"
+        var value = [UInt8](repeating: 0, count: 512)
+        for batch in 0..<150 as Range<UInt64> {
+            try env.write { txn in
+                let db = try txn.openDatabase("grow")!
+                for i in (batch * 1_000)..<((batch + 1) * 1_000) {
+                    withUnsafeBytes(of: i &* 3) { tag in value.withUnsafeMutableBytes { $0.copyMemory(from: tag) } }
+                    _ = try withUnsafeBytes(of: i.bigEndian) { k in try value.withUnsafeBytes { v in try txn.put(db, key: k, value: v) } }
+                }
+            }
+        }
+        let grown = env.mapSize
+        #expect(grown > 64 << 20, "the map grew to \(grown)")
+        try env.write { txn in try txn.put(try txn.openDatabase("grow")!, key: Array("stop".utf8), value: [1]) }
+        env.close()
+        reader.waitUntilExit()
+        let said = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        _ = err.fileHandleForReading.readDataToEndOfFile()
+        #expect(reader.terminationStatus == 0, "\(said)")
+        let fields = said.split(separator: "\n").last?.split(separator: " ") ?? []
+        #expect(fields.first == "done" && fields.count == 4, "\(said)")
+        #expect(Int(fields[safe: 2] ?? "") == 150_000, "the reader saw every entry in the end: \(said)")
+        #expect((Int(fields[safe: 3] ?? "") ?? 0) >= grown, "the reader adopted the grown map: \(said)")
+        #expect((Int(fields[safe: 1] ?? "") ?? 0) > 1, "the reader read while the map grew: \(said)")
+    }
+
     @Test func adoptsAMapGrownByAnotherProcess() throws {
         let dir = TemporaryDirectory()
         let env = try Environment(path: dir.path, options: .init(mapSize: 64 << 10, durability: .noSync))
@@ -127,4 +161,8 @@ import TestSupport
         #expect(env.mapSize > before)
         try env.read { txn throws in #expect(try txn.count(try txn.openDatabase("other", create: false)!) == 2000) }
     }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }
