@@ -27,12 +27,15 @@ let package = Package(
         ),
         // <malloc.h> (mallinfo2, malloc_trim), which Swift's Glibc module does not expose.
         .systemLibrary(name: "CMalloc"),
+        // CRC-32C for Checksummed values (the SSE4.2 instruction where the processor has it).
+        .target(name: "CChecksum"),
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         .target(
             name: "DiskCollections",
             dependencies: [
                 "LMDB",
                 "CMalloc",
+                "CChecksum",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]

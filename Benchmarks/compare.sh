@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the peers' workload (raw LMDB in C, py-lmdb) and ours side by side, on the same N, in one run,
-# and prints each rate with its ratio to raw C.  usage: Benchmarks/compare.sh [N] [lmdb|diskmap ...]
+# and prints each rate with its ratio to raw C.  usage: Benchmarks/compare.sh [N] [lmdb|diskmap|diskmap-checksummed ...]
 # MEMORY=0 skips the DiskSet-vs-Set memory runs; BATCH sets the DiskSet batch size (default 8192);
 # CACHE=0 skips the cache and memory-governor runs; SEARCH=0 skips the obvious-way pocket-cube search.
 # PEERS may name the peers' folder (default: ../shared/peers beside the repository).

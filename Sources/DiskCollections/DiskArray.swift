@@ -41,7 +41,7 @@ public struct DiskArray<Element: DiskValue> {
         get throws {
             try store.withRead(database) { txn in
                 guard index >= 0, let e = try withUnsafeBytes(of: UInt64(index).bigEndian, { k in
-                    try txn.get(database, key: k) { v in try decoding(name) { try Element(diskValueBytes: v) } }
+                    try txn.get(database, key: k) { v in try decoding(name, key: "\(index)") { try Element(diskValueBytes: v) } }
                 }) else {
                     throw DiskCollectionsError.indexOutOfRange(collection: name, index: index, count: try txn.count(database))
                 }
@@ -90,7 +90,7 @@ public struct DiskArray<Element: DiskValue> {
             let n = try txn.count(database)
             guard n > 0 else { return nil }
             return try withUnsafeBytes(of: UInt64(n - 1).bigEndian) { k in
-                let e = try txn.get(database, key: k) { v in try decoding(name) { try Element(diskValueBytes: v) } }
+                let e = try txn.get(database, key: k) { v in try decoding(name, key: "\(n - 1)") { try Element(diskValueBytes: v) } }
                 try txn.delete(database, key: k)
                 return e
             }
@@ -122,7 +122,7 @@ public struct DiskArray<Element: DiskValue> {
         let bounds = range.map { DiskKeyBounds(lowerBytes: UInt64(Swift.max($0.lowerBound, 0)).diskKeyBytes,
                                                upperBytes: UInt64(Swift.max($0.upperBound, 0)).diskKeyBytes) } ?? .all
         try store.scan(database, bounds, reverse: false) { k, v in
-            try decoding(name) { try body(Int(try UInt64(diskKeyBytes: k)), try Element(diskValueBytes: v)) }
+            try decoding(name, key: describeKey(k, as: UInt64.self)) { try body(Int(try UInt64(diskKeyBytes: k)), try Element(diskValueBytes: v)) }
         }
     }
 

@@ -70,8 +70,10 @@ public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvert
     }
 
     /// The same error naming `collection`, for codec errors raised before the collection was known.
-    @usableFromInline func naming(_ collection: String) -> DiskCollectionsError {
-        if case let .corrupt(name, detail) = self, name.isEmpty { return .corrupt(collection: collection, detail: detail) }
+    @usableFromInline func naming(_ collection: String, key: String? = nil) -> DiskCollectionsError {
+        if case let .corrupt(name, detail) = self, name.isEmpty {
+            return .corrupt(collection: collection, detail: key.map { "at key \($0): \(detail)" } ?? detail)
+        }
         return self
     }
 }

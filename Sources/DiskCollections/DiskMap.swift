@@ -39,7 +39,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
                 try store.checkKey(k, name)
                 var value: Value?
                 try store.pointRead(database, k) { v in
-                    if let v { value = try decoding(name) { try Value(diskValueBytes: v) } }
+                    if let v { value = try decoding(name, key: describeKey(key)) { try Value(diskValueBytes: v) } }
                 }
                 return value
             }
@@ -98,7 +98,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
             var old: Value?
             try value.withDiskValueBytes { v in
                 try store.pointReplace(database, k, with: v) { bytes in
-                    if let bytes { old = try decoding(name) { try Value(diskValueBytes: bytes) } }
+                    if let bytes { old = try decoding(name, key: describeKey(key)) { try Value(diskValueBytes: bytes) } }
                 }
             }
             return old
@@ -112,7 +112,7 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
             try store.checkKey(k, name)
             var old: Value?
             try store.pointReplace(database, k, with: nil) { bytes in
-                if let bytes { old = try decoding(name) { try Value(diskValueBytes: bytes) } }
+                if let bytes { old = try decoding(name, key: describeKey(key)) { try Value(diskValueBytes: bytes) } }
             }
             return old
         }

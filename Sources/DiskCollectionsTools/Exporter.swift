@@ -171,14 +171,18 @@ public final class Exporter {
             return .raw
         }
         let key = FieldCoder(known(FieldType(keyCodec: d.key), d.key, "key"), .key, bytes: bytes)
+        func value(_ codec: String) -> FieldCoder {
+            if !FieldCoder.knows(valueCodec: codec) { _ = known(nil, codec, "value") }
+            return FieldCoder(valueCodec: codec, bytes: bytes)  // a checksummed value's checksum is checked and left out
+        }
         switch d.kind {
         case "set": return Layout(kind: "set", key: key, value: nil, columns: ["key"])
         case "array", "queue":
-            return Layout(kind: d.kind, key: FieldCoder(.uint64, .key), value: FieldCoder(known(FieldType(valueCodec: d.value), d.value, "value"), .value, bytes: bytes), columns: ["value"])
+            return Layout(kind: d.kind, key: FieldCoder(.uint64, .key), value: value(d.value), columns: ["value"])
         case "multimap":
             return Layout(kind: "multimap", key: key, value: FieldCoder(known(FieldType(keyCodec: d.value), d.value, "value"), .key, bytes: bytes), columns: ["key", "value"])
         case "map":
-            return Layout(kind: "map", key: key, value: FieldCoder(known(FieldType(valueCodec: d.value), d.value, "value"), .value, bytes: bytes), columns: ["key", "value"])
+            return Layout(kind: "map", key: key, value: value(d.value), columns: ["key", "value"])
         default:  // a search's metadata, or a kind of a newer version
             if options.format != .mdbDump { warnings.append("'\(name)' is a \(d.description): written as stored bytes") }
             return Layout(kind: d.kind, key: FieldCoder(.raw, .key, bytes: bytes), value: FieldCoder(.raw, .value, bytes: bytes), columns: ["key", "value"])

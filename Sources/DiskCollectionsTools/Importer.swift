@@ -68,6 +68,8 @@ public struct ImportOptions: Sendable {
     public var delimiter: UInt8 = UInt8(ascii: ",")
     /// Read and check everything, then commit nothing.
     public var dryRun = false
+    /// A new map, array or queue stores each value with a CRC-32C (``Checksummed``, codec `crc32c:`…).
+    public var checksums = false
     /// Address space (not disk) to reserve for the import's transaction, in bytes beyond the store's
     /// data. Default: 16 bytes per byte of a file input (at least 1 GiB), 64 GiB for a pipe. If a file
     /// input needs more, the map grows and the import runs again from the file's start; a pipe cannot
@@ -364,7 +366,7 @@ public final class Importer {
             if target.kind == "array" { target.nextPosition = UInt64(before) }
         }
         report.collections.append(.init(name: target.name, kind: kind, keyCodec: kind == "raw" ? nil : keyCoder.type.keyCodec,
-                                        valueCodec: kind == "raw" ? nil : valueCoder.flatMap { kind == "multimap" ? $0.type.keyCodec : $0.type.valueCodec },
+                                        valueCodec: kind == "raw" ? nil : valueCoder.flatMap { kind == "multimap" ? $0.type.keyCodec : ($0.checksummed ? CRC32C.codecPrefix : "") + ($0.type.valueCodec ?? "?") },
                                         records: 0, entriesBefore: before, entriesAfter: before, replaced: options.replace))
         return target
     }
@@ -372,6 +374,10 @@ public final class Importer {
     /// The descriptor the options ask for.
     private func requestedDescriptor(_ name: String, defaultKind: CollectionKind?) throws -> CollectionDescriptor {
         let kind = options.kind ?? defaultKind ?? (options.valueType == nil ? .set : .map)
+        if options.checksums && (kind == .set || kind == .multimap) {
+            throw usage("--checksum covers values: a \(kind.rawValue)'s values are sorted keys (or none), so it cannot take one")
+        }
+        func checked(_ codec: String) -> String { options.checksums ? CRC32C.codecPrefix + codec : codec }
         func need(_ type: FieldType?, _ option: String) throws -> FieldType {
             guard let type else { throw usage("a new \(kind.rawValue) '\(name)' needs \(option)") }
             return type
@@ -382,10 +388,10 @@ public final class Importer {
             return CollectionDescriptor(kind: "set", key: k.keyCodec!, value: "none")
         case .array, .queue:
             let v = try need(options.valueType, "--value-type")
-            return CollectionDescriptor(kind: kind.rawValue, key: "uint64", value: v.valueCodec!)
+            return CollectionDescriptor(kind: kind.rawValue, key: "uint64", value: checked(v.valueCodec!))
         case .map:
             let k = try need(options.keyType, "--key-type"), v = try need(options.valueType, "--value-type")
-            return CollectionDescriptor(kind: "map", key: k.keyCodec!, value: v.valueCodec!)
+            return CollectionDescriptor(kind: "map", key: k.keyCodec!, value: checked(v.valueCodec!))
         case .multimap:
             let k = try need(options.keyType, "--key-type"), v = try need(options.valueType, "--value-type")
             guard let codec = v.keyCodec else { throw usage("a multimap's values are sorted, so they cannot be \(v.rawValue)") }
@@ -401,7 +407,7 @@ public final class Importer {
         switch d.kind {
         case "set": return ("set", key, nil)
         case "multimap": return ("multimap", key, FieldCoder(FieldType(keyCodec: d.value) ?? .raw, .key, bytes: bytes))
-        default: return (d.kind, key, FieldCoder(FieldType(valueCodec: d.value) ?? .raw, .value, bytes: bytes))
+        default: return (d.kind, key, FieldCoder(valueCodec: d.value, bytes: bytes))
         }
     }
 

@@ -197,17 +197,17 @@ public enum Verifier {
             if !db.flags.contains(.dupSort) { problem("a multimap's database does not sort duplicates (flags 0x\(String(db.flags.rawValue, radix: 16)))") }
         case "map":
             keyCoder = FieldType(keyCodec: descriptor!.key).map { FieldCoder($0, .key) }
-            valueCoder = FieldType(valueCodec: descriptor!.value).map { FieldCoder($0, .value) }
+            valueCoder = FieldCoder.knows(valueCodec: descriptor!.value) ? FieldCoder(valueCodec: descriptor!.value) : nil
         case "array", "queue":
             keyCoder = nil
-            valueCoder = FieldType(valueCodec: descriptor!.value).map { FieldCoder($0, .value) }
+            valueCoder = FieldCoder.knows(valueCodec: descriptor!.value) ? FieldCoder(valueCodec: descriptor!.value) : nil
             checks.append(kind == "array" ? "positions 0..<count" : "consecutive sequence numbers")
         default:
             keyCoder = nil
             valueCoder = nil
         }
         if let keyCoder { checks.append("keys decode as \(keyCoder.type.rawValue)") }
-        if let valueCoder { checks.append("values decode as \(valueCoder.type.rawValue)") }
+        if let valueCoder { checks.append("values decode as \(valueCoder.type.rawValue)\(valueCoder.checksummed ? ", their CRC-32C checked" : "")") }
         if kind != nil && keyCoder == nil && kind != "array" && kind != "queue" && kind != "search" {
             checks.append("keys of codec \(descriptor!.key) not decoded")
         }
@@ -220,6 +220,16 @@ public enum Verifier {
         }
 
         let scratch = ByteBuffer()
+        let keyText = ByteBuffer()
+        /// A key for a message: in its codec's text form when it has one, else its bytes.
+        func describe(_ key: UnsafeRawBufferPointer) -> String {
+            let coder = keyCoder ?? ((kind == "array" || kind == "queue") ? FieldCoder(.uint64, .key) : nil)
+            keyText.removeAll()
+            if let coder, (try? coder.appendText(stored: key, into: keyText)) != nil {
+                return coder.type == .string ? InterchangeError.quote(keyText.bytes, limit: 60) : String(decoding: keyText.bytes, as: UTF8.self)
+            }
+            return InterchangeError.quote(key)
+        }
         let previous = ByteBuffer(capacity: 512)
         let previousValue = ByteBuffer()
         let sortsValuesByBytes = db.flags.isDisjoint(with: [.integerDup, .reverseDup])
@@ -232,7 +242,7 @@ public enum Verifier {
                     if order > 0 || (order == 0 && !db.flags.contains(.dupSort)) {
                         problem("keys out of order: \(InterchangeError.quote(key)) after \(InterchangeError.quote(previous.bytes))")
                     } else if order == 0 && sortsValuesByBytes && previousValue.bytes.compare(value) >= 0 {
-                        problem("values of key \(InterchangeError.quote(key)) out of order")
+                        problem("values of key \(describe(key)) out of order")
                     }
                 }
                 if let keyCoder {
@@ -242,10 +252,10 @@ public enum Verifier {
                 }
                 if let valueCoder {
                     do { try valueCoder.validate(stored: value, scratch: scratch) } catch {
-                        problem("value of key \(InterchangeError.quote(key)): \((error as? FieldError)?.message ?? "\(error)")")
+                        problem("value of key \(describe(key)): \((error as? FieldError)?.message ?? "\(error)")")
                     }
                 }
-                if kind == "set" && !value.isEmpty { problem("key \(InterchangeError.quote(key)) has a \(value.count)-byte value; a set's values are empty") }
+                if kind == "set" && !value.isEmpty { problem("key \(describe(key)) has a \(value.count)-byte value; a set's values are empty") }
                 if kind == "array" || kind == "queue" {
                     if key.count != 8 {
                         problem("key \(InterchangeError.quote(key)) is not an 8-byte position")

@@ -72,6 +72,9 @@ struct Import: ParsableCommand {
     @Flag(help: "Read and check everything, then write nothing.")
     var dryRun = false
 
+    @Flag(help: "A new map, array or queue keeps a CRC-32C with each value, checked on every read (Checksummed values).")
+    var checksum = false
+
     @Option(help: ArgumentHelp("Address space (not disk) to reserve for the import, e.g. 256GB. Default: from the file's size; 64GB from a pipe.", valueName: "size"))
     var reserve: String?
 
@@ -100,6 +103,7 @@ struct Import: ParsableCommand {
             options.valueColumn = valueColumn.map(ColumnChoice.init)
             if let delimiter { options.delimiter = delimiter.byte } else if path.lowercased().hasSuffix(".tsv") { options.delimiter = 0x09 }
             options.dryRun = dryRun
+            options.checksums = checksum
             if let reserve {
                 guard let bytes = parseBytes(reserve), bytes > 0 else { throw ValidationError("--reserve \(reserve) is not a size: write e.g. 64GB") }
                 options.mapReservation = bytes

@@ -189,6 +189,26 @@ func runExport(_ store: String, _ configure: (inout ExportOptions) -> Void) thro
         #expect(Dictionary(uniqueKeysWithValues: try m.entries().map { ($0.key, $0.value) }) == model)
     }
 
+    /// `--checksum` makes a new map of Checksummed values: stored with their CRC-32C, exported without it.
+    @Test func checksummedValuesImportAndExport() throws {
+        let dir = TemporaryDirectory()
+        let lines = "{\"key\":1,\"value\":\"one\"}\n{\"key\":2,\"value\":\"two\"}\n"
+        let report = try runImport(dir.path, try Input(lines, name: "c.jsonl")) { o in
+            o.collection = "m"; o.keyType = .uint8; o.valueType = .string; o.checksums = true
+        }
+        #expect(report.collections[0].valueCodec == "crc32c:string")
+        let stored = try StoreSnapshot(dir.path).entries("m")
+        #expect(stored[0].1 == Array("one".utf8) + withUnsafeBytes(of: Array("one".utf8).withUnsafeBytes { CRC32C.checksum($0) }.littleEndian) { Array($0) })
+        #expect(try runExport(dir.path) { $0.format = .jsonl; $0.collection = "m" } == lines)
+        do {
+            let store = try Store(at: dir.path)
+            #expect(try store.map("m", key: UInt8.self, value: Checksummed<String>.self)[2]?.value == "two")
+            store.close()
+        }
+        let e = interchangeError { try runImport(dir.path, try Input("1,x\n", name: "s.csv")) { $0.collection = "s"; $0.kind = .set; $0.keyType = .uint8; $0.checksums = true } }
+        #expect(e?.kind == .usage && e?.description.contains("--checksum covers values") == true)
+    }
+
     /// Windows line endings are accepted in every format (the dump reader's own test has CRLF too).
     @Test func crlfLineEndings() throws {
         let dir = TemporaryDirectory()

@@ -94,6 +94,25 @@ import TestSupport
         #expect(r.standardOutput.contains("keys out of order"))
     }
 
+    /// A damaged value of a Checksummed collection: verify names the collection and the key.
+    @Test func aChecksumMismatchIsNamed() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let store = try Store(at: dir.path)
+            let m = try store.map("docs", key: UInt32.self, value: Checksummed<String>.self)
+            try store.write { for i in 0..<500 as Range<UInt32> { try m.setValue(Checksummed("document \(i) marker-\(i)-end"), forKey: i) } }
+            store.close()
+        }
+        var data = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/data.mdb"))
+        var from = data.startIndex
+        while let at = data.range(of: Data("marker-321-end".utf8), in: from..<data.endIndex) { data[at.lowerBound + 7] ^= 0x02; from = at.upperBound }
+        try data.write(to: URL(fileURLWithPath: dir.path + "/data.mdb"))
+        let r = try run(diskcoll, ["verify", dir.path])
+        #expect(r.status == 1)
+        #expect(r.standardOutput.contains("values decode as string, their CRC-32C checked"), "\(r.standardOutput)")
+        #expect(r.standardOutput.contains("'docs': value of key 321: checksum mismatch"), "\(r.standardOutput)")
+    }
+
     /// A data file cut short: found from the meta pages, before anything is mapped.
     @Test func aTruncatedFile() throws {
         let dir = TemporaryDirectory()

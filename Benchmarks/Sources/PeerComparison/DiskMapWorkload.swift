@@ -3,18 +3,43 @@ import Foundation
 
 /// The same workload through `DiskMap<UInt64, UInt64>`: bulk load, random puts in one `store.write`,
 /// random gets and a full scan in one `store.read`.
-func runDiskMap() throws -> Result {
+func runDiskMap() throws -> Result { try runDiskMap("swift-diskmap", UInt64.self) }
+
+/// The same through `DiskMap<UInt64, Checksummed<UInt64>>`: each value carries a CRC-32C, computed on
+/// every write and checked on every read.
+func runDiskMapChecksummed() throws -> Result { try runDiskMap("swift-diskmap-crc32c", Checksummed<UInt64>.self) }
+
+/// A value type of the workload: made from and read as a `UInt64`, statically (a closure passed in
+/// would cost more than a checksum, and measure the harness).
+protocol WorkloadValue: DiskValue {
+    init(workload: UInt64)
+    var workload: UInt64 { get }
+}
+
+extension UInt64: WorkloadValue {
+    init(workload: UInt64) { self = workload }
+    var workload: UInt64 { self }
+}
+
+extension Checksummed: WorkloadValue where Value == UInt64 {
+    init(workload: UInt64) { self.init(workload) }
+    var workload: UInt64 { value }
+}
+
+func runDiskMap<V: WorkloadValue>(_ impl: String, _: V.Type) throws -> Result {
+    func wrap(_ x: UInt64) -> V { V(workload: x) }
+    func unwrap(_ v: V) -> UInt64 { v.workload }
     let store = try Store(at: directory)
-    let map = try store.map("bench", key: UInt64.self, value: UInt64.self)
+    let map = try store.map("bench", key: UInt64.self, value: V.self)
     var rng = XorShift()
     var t0 = now()
-    try map.setValues((0..<n).lazy.map { ($0, $0 &* 2) })
+    try map.setValues((0..<n).lazy.map { ($0, wrap($0 &* 2)) })
     let load = now() - t0
 
     t0 = now()
     let m = n / 10
     try store.write {
-        for i in 0..<m { try map.setValue(i, forKey: rng.next() % (n * 2)) }
+        for i in 0..<m { try map.setValue(wrap(i), forKey: rng.next() % (n * 2)) }
     }
     let randomPut = now() - t0
 
@@ -23,14 +48,14 @@ func runDiskMap() throws -> Result {
     try store.read {
         t0 = now()
         for _ in 0..<n {
-            if let x = try map[rng.next() % n] { sum &+= x }
+            if let x = try map[rng.next() % n] { sum &+= unwrap(x) }
         }
         randomGet = now() - t0
         t0 = now()
         // Like raw C's scan, read the values (DiskMap.withValues); accumulate locally and return.
         let (s, c) = try map.withValues { values in
             var s: UInt64 = 0, c: UInt64 = 0
-            for v in values { s &+= v; c += 1 }
+            for v in values { s &+= unwrap(v); c += 1 }
             return (s, c)
         }
         sum &+= s
@@ -38,7 +63,7 @@ func runDiskMap() throws -> Result {
         scan = now() - t0
     }
     store.close()
-    return Result(impl: "swift-diskmap", n: n, append_load_per_s: Double(n) / load, random_put_per_s: Double(m) / randomPut,
+    return Result(impl: impl, n: n, append_load_per_s: Double(n) / load, random_put_per_s: Double(m) / randomPut,
                   random_get_per_s: Double(n) / randomGet, scan_per_s: Double(count) / scan, count: count, checksum: sum)
 }
 

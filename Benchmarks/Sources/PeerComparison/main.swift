@@ -105,6 +105,7 @@ let result: Result
 switch implementation {
 case "lmdb": result = try runLMDB()
 case "diskmap": result = try runDiskMap()
+case "diskmap-checksummed": result = try runDiskMapChecksummed()
 case "diskmap-scan":
     // Profiling aid: load, then scan 10 times through DiskMap.forEach.
     let store = try Store(at: directory)

@@ -4,12 +4,14 @@ import LMDB
 @usableFromInline
 final class DecodeFailure {
     @usableFromInline var error: (any Error)?
+    /// The key of the entry that failed, for the message.
+    @usableFromInline var key: String?
     @usableFromInline init() {}
 
-    /// Runs the failed decode again, out of the hot loop, to keep its error.
+    /// Runs the failed decode again, out of the hot loop, to keep its error and its key.
     @usableFromInline @inline(never)
-    func record(_ decode: () throws -> Void) {
-        do { try decode() } catch { self.error = error }
+    func record(key: @autoclosure () -> String?, _ decode: () throws -> Void) {
+        do { try decode() } catch { self.error = error; self.key = key() }
     }
 }
 
@@ -32,7 +34,7 @@ public struct DiskMapEntries<Key: DiskKey, Value: DiskValue>: Sequence, Iterator
     public mutating func next() -> (key: Key, value: Value)? {
         guard let (k, v) = entries.next() else { return nil }
         if let key = try? Key(diskKeyBytes: k), let value = try? Value(diskValueBytes: v) { return (key, value) }
-        failure.record { _ = try Key(diskKeyBytes: k); _ = try Value(diskValueBytes: v) }
+        failure.record(key: describeKey(k, as: Key.self)) { _ = try Key(diskKeyBytes: k); _ = try Value(diskValueBytes: v) }
         return nil
     }
 }
@@ -51,9 +53,9 @@ public struct DiskMapValues<Value: DiskValue>: Sequence, IteratorProtocol {
 
     @inlinable @inline(__always)
     public mutating func next() -> Value? {
-        guard let (_, v) = entries.next() else { return nil }
+        guard let (k, v) = entries.next() else { return nil }
         if let value = try? Value(diskValueBytes: v) { return value }
-        failure.record { _ = try Value(diskValueBytes: v) }
+        failure.record(key: describeKey(k, as: [UInt8].self)) { _ = try Value(diskValueBytes: v) }
         return nil
     }
 }
@@ -73,7 +75,7 @@ public struct DiskSetElements<Element: DiskKey>: Sequence, IteratorProtocol {
     public mutating func next() -> Element? {
         guard let (k, _) = entries.next() else { return nil }
         if let element = try? Element(diskKeyBytes: k) { return element }
-        failure.record { _ = try Element(diskKeyBytes: k) }
+        failure.record(key: describeKey(k, as: [UInt8].self)) { _ = try Element(diskKeyBytes: k) }
         return nil
     }
 }
@@ -87,7 +89,7 @@ extension Store {
         let failure = DecodeFailure()
         let result = try withRawEntries(database, bounds, reverse: reverse) { try body($0, failure) }
         if let error = failure.error {
-            try decoding(collection) { () throws -> Void in throw error }  // names the collection
+            try decoding(collection, key: failure.key) { () throws -> Void in throw error }  // names the collection and key
         }
         return result
     }

@@ -56,14 +56,29 @@ func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) t
     return try bytes.withUnsafeBytes { try body($0) }
 }
 
-/// Decodes with the collection's name in any error.
+/// Decodes with the collection's name, and the key when there is one, in any error.
 @inlinable @inline(__always)
-func decoding<T>(_ collection: String, _ body: () throws -> T) throws -> T {
+func decoding<T>(_ collection: String, key: @autoclosure () -> String? = nil, _ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as DiskCollectionsError {
-        throw error.naming(collection)
+        throw error.naming(collection, key: key())
     } catch let error as DecodingError {
         // A Codable value whose stored CBOR does not fit the type: the library's own error, naming
-        // the collection and where in the value the mismatch is.
-        throw DiskCollectionsError.corrupt(collection: collection, detail: DiskCollectionsError.describe(error))
+        // the collection, the key and where in the value the mismatch is.
+        let at = key().map { "at key \($0): " } ?? ""
+        throw DiskCollectionsError.corrupt(collection: collection, detail: at + DiskCollectionsError.describe(error))
     }
+}
+
+/// A key for a message: a string quoted, anything else as it prints.
+@usableFromInline
+func describeKey<K>(_ key: K) -> String {
+    if let s = key as? String { return "\"\(s)\"" }
+    return "\(key)"
+}
+
+/// A key for a message from its stored bytes: decoded as `K` if it decodes, else its bytes in hex.
+@usableFromInline @inline(never)
+func describeKey<K: DiskKey>(_ bytes: UnsafeRawBufferPointer, as: K.Type) -> String {
+    if let key = try? K(diskKeyBytes: bytes) { return describeKey(key) }
+    return "0x" + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
 }

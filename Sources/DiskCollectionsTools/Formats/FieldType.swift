@@ -110,17 +110,56 @@ public struct FieldCoder: Sendable {
     public let type: FieldType
     public let role: Role
     public let bytesEncoding: BytesEncoding
+    /// Stored values carry a CRC-32C after their encoding (a `crc32c:` codec, ``Checksummed``): it is
+    /// appended on the way in, and checked and removed on the way out.
+    public let checksummed: Bool
 
-    public init(_ type: FieldType, _ role: Role, bytes: BytesEncoding = .base64) {
+    public init(_ type: FieldType, _ role: Role, bytes: BytesEncoding = .base64, checksummed: Bool = false) {
         self.type = type
         self.role = role
         self.bytesEncoding = bytes
+        self.checksummed = checksummed && role == .value
+    }
+
+    /// The coder of values stored in `codec` (raw bytes for a codec diskcoll does not know), with the
+    /// checksum of a `crc32c:` codec.
+    public init(valueCodec codec: String, bytes: BytesEncoding = .base64) {
+        let checksummed = codec.hasPrefix(CRC32C.codecPrefix)
+        let inner = checksummed ? String(codec.dropFirst(CRC32C.codecPrefix.count)) : codec
+        self.init(FieldType(valueCodec: inner) ?? .raw, .value, bytes: bytes, checksummed: checksummed)
+    }
+
+    /// Whether values of `codec` are known to diskcoll (else they are written as their stored bytes).
+    public static func knows(valueCodec codec: String) -> Bool {
+        FieldType(valueCodec: codec.hasPrefix(CRC32C.codecPrefix) ? String(codec.dropFirst(CRC32C.codecPrefix.count)) : codec) != nil
+    }
+
+    /// Appends the checksum of what `encode` wrote from `start` on.
+    private func appendChecksum(_ out: ByteBuffer, from start: Int) {
+        guard checksummed else { return }
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: out.bytes[start...])).littleEndian
+        withUnsafeBytes(of: crc) { out.append($0) }
+    }
+
+    /// The value's own bytes of `stored`, its checksum checked, when values are checksummed.
+    private func unwrap(_ stored: UnsafeRawBufferPointer) throws(FieldError) -> UnsafeRawBufferPointer {
+        guard checksummed else { return stored }
+        do { return try CRC32C.checkedValue(stored) } catch {
+            if case let .corrupt(_, detail) = error as? DiskCollectionsError { throw FieldError(detail) }
+            throw FieldError("\(error)")
+        }
     }
 
     // MARK: Text and JSON to stored bytes
 
     /// Appends the stored encoding of `text` (a CSV field, a command-line argument) to `out`.
     public func encode(text: UnsafeRawBufferPointer, into out: ByteBuffer) throws(FieldError) {
+        let start = out.count
+        try encodeBare(text: text, into: out)
+        appendChecksum(out, from: start)
+    }
+
+    private func encodeBare(text: UnsafeRawBufferPointer, into out: ByteBuffer) throws(FieldError) {
         switch type {
         case .uint8: try encodeInteger(UInt8.self, text, out)
         case .uint16: try encodeInteger(UInt16.self, text, out)
@@ -160,6 +199,13 @@ public struct FieldCoder: Sendable {
     /// Appends the stored encoding of the JSON value at `span` of `line` to `out`; `scratch` is reused.
     public func encode(json span: JSON.Span, in line: UnsafeRawBufferPointer, scratch: ByteBuffer,
                        into out: ByteBuffer) throws(FieldError) {
+        let start = out.count
+        try encodeBare(json: span, in: line, scratch: scratch, into: out)
+        appendChecksum(out, from: start)
+    }
+
+    private func encodeBare(json span: JSON.Span, in line: UnsafeRawBufferPointer, scratch: ByteBuffer,
+                            into out: ByteBuffer) throws(FieldError) {
         let body = UnsafeRawBufferPointer(rebasing: line[span.start..<span.end])
         switch type {
         case .json:
@@ -168,20 +214,20 @@ public struct FieldCoder: Sendable {
             switch span.kind {
             case .number:
                 guard span.isInteger else { throw FieldError("expected \(type.noun), found the number \(InterchangeError.quote(body))") }
-                try encode(text: body, into: out)
+                try encodeBare(text: body, into: out)
             case .string:  // 64-bit integers are often quoted: "18446744073709551615"
                 scratch.removeAll()
                 try decodeJSONString(span, line, scratch)
-                try encode(text: scratch.bytes, into: out)
+                try encodeBare(text: scratch.bytes, into: out)
             default: throw FieldError("expected \(type.noun), found \(span.kind.name)")
             }
         case .double, .float:
             switch span.kind {
-            case .number: try encode(text: body, into: out)
+            case .number: try encodeBare(text: body, into: out)
             case .string:  // "NaN", "Infinity", "-Infinity": JSON has no words for them
                 scratch.removeAll()
                 try decodeJSONString(span, line, scratch)
-                try encode(text: scratch.bytes, into: out)
+                try encodeBare(text: scratch.bytes, into: out)
             default: throw FieldError("expected \(type.noun), found \(span.kind.name)")
             }
         case .bool:
@@ -194,7 +240,7 @@ public struct FieldCoder: Sendable {
             guard span.kind == .string else { throw FieldError("expected \(type.noun) as a JSON string, found \(span.kind.name)") }
             scratch.removeAll()
             try decodeJSONString(span, line, scratch)
-            try encode(text: scratch.bytes, into: out)
+            try encodeBare(text: scratch.bytes, into: out)
         }
     }
 
@@ -230,7 +276,8 @@ public struct FieldCoder: Sendable {
     /// NFC, a bool 0 or 1, a double key's one NaN): the check of an import from an mdb_dump file into a
     /// typed collection, and of `verify`. Decodes with the library's codec and encodes again, without
     /// text in between.
-    public func validate(stored: UnsafeRawBufferPointer, scratch: ByteBuffer) throws(FieldError) {
+    public func validate(stored raw: UnsafeRawBufferPointer, scratch: ByteBuffer) throws(FieldError) {
+        let stored = try unwrap(raw)
         switch type {
         case .uint8: try roundTrip(UInt8.self, stored)
         case .uint16: try roundTrip(UInt16.self, stored)
@@ -275,7 +322,11 @@ public struct FieldCoder: Sendable {
 
     /// Appends `stored` as text (a CSV field): decimal numbers, the string itself, base64 or hex bytes,
     /// the JSON text.
-    public func appendText(stored: UnsafeRawBufferPointer, into out: ByteBuffer) throws(FieldError) {
+    public func appendText(stored raw: UnsafeRawBufferPointer, into out: ByteBuffer) throws(FieldError) {
+        try appendTextBare(stored: try unwrap(raw), into: out)
+    }
+
+    private func appendTextBare(stored: UnsafeRawBufferPointer, into out: ByteBuffer) throws(FieldError) {
         switch type {
         case .uint8: out.appendDecimal(try load(UInt8.self, stored))
         case .uint16: out.appendDecimal(try load(UInt16.self, stored))
@@ -304,15 +355,16 @@ public struct FieldCoder: Sendable {
 
     /// Appends `stored` as a JSON value: numbers bare (integers exact at any size), `NaN` and the
     /// infinities as strings, strings and bytes as JSON strings, json values as themselves.
-    public func appendJSON(stored: UnsafeRawBufferPointer, into out: ByteBuffer, scratch: ByteBuffer) throws(FieldError) {
+    public func appendJSON(stored raw: UnsafeRawBufferPointer, into out: ByteBuffer, scratch: ByteBuffer) throws(FieldError) {
+        let stored = try unwrap(raw)
         switch type {
         case .uint8, .uint16, .uint32, .uint64, .int8, .int16, .int32, .int64, .bool:
-            try appendText(stored: stored, into: out)
+            try appendTextBare(stored: stored, into: out)
         case .double, .float:
             let d = type == .double ? try load(Double.self, stored) : Double(try load(Float.self, stored))
-            if d.isFinite { try appendText(stored: stored, into: out) } else {
+            if d.isFinite { try appendTextBare(stored: stored, into: out) } else {
                 scratch.removeAll()
-                try appendText(stored: stored, into: scratch)
+                try appendTextBare(stored: stored, into: scratch)
                 JSON.appendString(scratch.bytes, into: out)
             }
         case .json:
@@ -320,7 +372,7 @@ public struct FieldCoder: Sendable {
             out.append(stored)
         case .string, .bytes, .raw, .uuid:
             scratch.removeAll()
-            try appendText(stored: stored, into: scratch)
+            try appendTextBare(stored: stored, into: scratch)
             JSON.appendString(scratch.bytes, into: out)
         }
     }
