@@ -50,7 +50,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         if let d = try? Double(diskKeyBytes: bytes), !d.isNaN, let again = d.withDiskKeyBytes({ try? Double(diskKeyBytes: $0) }), again != d {
             fatalError("Double key does not round-trip")
         }
-    case 6: roundTripValue(String.self, bytes); roundTripValue([UInt8].self, bytes)
+    case 6: roundTripValue(String.self, bytes); roundTripValue([UInt8].self, bytes); roundTripValue(Checksummed<String>.self, bytes)
     case 7: roundTripValue(UInt64.self, bytes); roundTripValue(Int32.self, bytes)
     case 10: fuzzDump(bytes)
     case 11: fuzzJSONLine(bytes)

@@ -108,8 +108,8 @@ func fuzzFields(_ bytes: UnsafeRawBufferPointer) {
     let type = types[Int(first) % types.count]
     let text = UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
     for role in [FieldCoder.Role.key, .value] where role == .value || type.keyCodec != nil || type == .raw {
-        for encoding in [BytesEncoding.base64, .hex] {
-            let coder = FieldCoder(type, role, bytes: encoding)
+        for (encoding, checksummed) in [(BytesEncoding.base64, false), (.hex, false), (.base64, true)] {
+            let coder = FieldCoder(type, role, bytes: encoding, checksummed: checksummed)
             let stored = ByteBuffer()
             guard (try? coder.encode(text: text, into: stored)) != nil else { continue }
             let back = ByteBuffer(), again = ByteBuffer()
