@@ -1,6 +1,7 @@
 import ArgumentParser
 import DiskCollectionsTools
 import Foundation
+import LMDB
 
 /// `diskcoll verify`: walks a store in a child process and reports what is wrong.
 struct Verify: ParsableCommand {
@@ -93,6 +94,12 @@ struct Verify: ParsableCommand {
         }
         if process.terminationReason == .uncaughtSignal || report == nil {
             var crashed = VerifyReport(store: store)
+            if let meta = try? DataFile.meta(in: store) {
+                crashed.fileBytes = meta.fileSize
+                crashed.pageSize = meta.pageSize
+                crashed.lastPage = meta.lastPage
+                crashed.transaction = meta.transaction
+            }
             let signal = process.terminationReason == .uncaughtSignal ? "signal \(process.terminationStatus)\(Self.signalName(process.terminationStatus))" : "exit status \(process.terminationStatus)"
             crashed.crashed = "reading \(current.map { "database '\($0)'" } ?? "the store") crashed liblmdb (\(signal)): its pages are damaged"
             crashed.problems.append(.init(collection: current, message: crashed.crashed!))

@@ -155,7 +155,9 @@ import TestSupport
         try patch(dir.path, at: node, [0xFF, 0xFF, 0xFF, 0x7F])  // mn_lo, mn_hi: the data size
         let r = try run(diskcoll, ["verify", dir.path])
         #expect(r.status == 1, "\(r.standardOutput) \(r.standardError)")
-        #expect(r.standardOutput.contains("'names': reading database 'names' crashed liblmdb (signal"), "\(r.standardOutput)")
+        // A signal (SIGSEGV, SIGBUS); under the address sanitizer, its report and exit status 1.
+        #expect(r.standardOutput.contains("'names': reading database 'names' crashed liblmdb (\(runsUnderASanitizer ? "" : "signal")"), "\(r.standardOutput)")
+        #expect(r.standardOutput.contains("last page") && !r.standardOutput.contains(": 0 bytes"), "the file's facts are still there: \(r.standardOutput)")
     }
 
     @Test func compactInPlaceGivesFreePagesBack() throws {
