@@ -217,3 +217,6 @@ public final class Cursor {
         }
     }
 }
+
+@available(*, unavailable, message: "a cursor stays on the thread that runs its transaction's closure")
+extension Cursor: Sendable {}

@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// An LMDB environment: one directory holding `data.mdb` and `lock.mdb`, memory-mapped, with any
-/// number of named ``Database``s inside.
+/// number of named ``Database``s inside. `Sendable`: many threads read at once, each in a transaction
+/// of its own, while one writes (docs/concurrency.md).
 ///
 /// Open it once per process, read in ``read(_:)`` and write in ``write(_:)``. Transactions exist only
 /// inside those closures: they commit when the closure returns and abort when it throws.
@@ -16,8 +17,10 @@ import Glibc
 /// closure may run more than once: keep its effects inside the transaction. A map grown by another
 /// process (`MDB_MAP_RESIZED`) is adopted when the next transaction begins.
 ///
-/// **Threads.** An `Environment` is not `Sendable`: use it from one thread or task at a time. It is
-/// opened with `MDB_NOTLS`, so a read transaction is not tied to the thread that began it.
+/// **Threads.** An `Environment` is `Sendable`. Read transactions on any number of threads run at
+/// once, also while a write transaction runs; write transactions of this process's threads take turns.
+/// A transaction, and what it lends, stays on the thread that runs its closure. It is opened with
+/// `MDB_NOTLS`, so a reader slot belongs to a transaction, not a thread.
 ///
 /// **Guards.** Opening the directory a second time in this process (also through a symbolic link)
 /// throws ``LMDBError/Code/alreadyOpen``; using the environment in a child after `fork()` throws
@@ -25,7 +28,12 @@ import Glibc
 /// (`mdb_reader_check`).
 ///
 /// The corresponding LMDB type is `MDB_env`.
-public final class Environment {
+public final class Environment: @unchecked Sendable {
+    // Sendable, proved member by member: the `let`s are set once in init; `handle` is used only on the
+    // gate's shared side after `isOpenFlag` reads true, and freed only by close() on its exclusive side
+    // after the flag went false; the spare readers and the opened handles are guarded by their locks;
+    // generations, map size, epoch and the open flag are atomics; each thread's mutable state is its own
+    // ThreadState, reached only from that thread (and by close() on the exclusive side, when no body runs).
     /// How much is flushed to disk at commit.
     public enum Durability: Sendable, Hashable {
         /// Every commit is flushed with `fsync` (LMDB's default). Survives power loss.
@@ -98,18 +106,31 @@ public final class Environment {
     /// Reader slots of dead processes that `mdb_reader_check` cleared when this environment opened.
     public let staleReadersCleared: Int
     /// The current map size in bytes (it grows on demand).
-    public private(set) var mapSize: Int
+    public var mapSize: Int { mapSizeValue.load(ordering: .relaxed) }
 
-    @exclusivity(unchecked) @usableFromInline var handle: OpaquePointer?
-    @exclusivity(unchecked) @usableFromInline var liveTransactions = 0
-    @exclusivity(unchecked) @usableFromInline var writeInProgress = false
-    @usableFromInline var databases: [String: Database] = [:]
+    // Concurrency (docs/concurrency.md). `handle` is set once and freed only by `close()` under the
+    // gate's exclusive side, after `isOpenFlag` went false: every use of it is on the gate's shared
+    // side after a check of the flag. Writers are serialised by `writer`. Each thread's own state
+    // (nesting, its kept snapshot) lives in a ``ThreadState`` reached through `threadKey`.
+    @usableFromInline let handle: OpaquePointer
+    @usableFromInline let isOpenFlag = Atomic<Bool>(true)
+    @usableFromInline let gate = TransactionGate()
+    let writer = Lock()
+    /// Reset read transactions for reuse (`mdb_txn_renew` is cheaper than a begin), guarded by `sparesLock`.
+    private var spares: [OpaquePointer] = []
+    private let sparesLock = Lock()
+    /// Handles opened by committed transactions, by name, guarded by `handlesLock`.
+    private var openedHandles: [String: Database] = [:]
+    private let handlesLock = Lock()
     /// Per handle slot, how many times a database in it was deleted (see ``Database``).
-    @exclusivity(unchecked) @usableFromInline var generations: [UInt32] = []
-    @exclusivity(unchecked) @usableFromInline var spareReader: OpaquePointer?
-    /// The snapshot ``readRecent(_:)`` keeps between calls, and how many calls it has served.
-    @exclusivity(unchecked) @usableFromInline var heldReader: Transaction?
-    @exclusivity(unchecked) @usableFromInline var heldReaderUses = 0
+    @usableFromInline let generations: UnsafeMutablePointer<Atomic<UInt32>>
+    @usableFromInline let generationSlots: Int
+    private let mapSizeValue = Atomic<Int>(0)
+    /// Moves at every commit of this process and every read that opened handles: a kept snapshot older
+    /// than it is renewed before its next use, so it never hides this process's own commits.
+    @usableFromInline let epoch = Atomic<Int>(0)
+    let threadKey: ThreadLocalKey
+    let registry: ThreadRegistry
     @usableFromInline let forkGeneration: Int
     private let identity: FileIdentity
 
@@ -125,9 +146,16 @@ public final class Environment {
         try Self.validate(options, path: path)
         self.path = path
         self.options = options
-        generations = Array(repeating: 0, count: options.maximumDatabases + 2)
+        generationSlots = options.maximumDatabases + 2
+        generations = .allocate(capacity: generationSlots)
+        for i in 0..<generationSlots { (generations + i).initialize(to: Atomic<UInt32>(0)) }
         ForkWatch.install()
         self.forkGeneration = ForkWatch.generation.load(ordering: .relaxed)
+        registry = ThreadRegistry()
+        threadKey = ThreadLocalKey(destructor: { pointer in
+            guard let pointer else { return }
+            Unmanaged<ThreadState>.fromOpaque(pointer).takeRetainedValue().threadExited()
+        })
 
         let created = options.readOnly ? [] : try FileIdentity.makeDirectory(path)
         var claimed: FileIdentity?
@@ -136,12 +164,18 @@ public final class Environment {
         // LMDB's files that did not exist before: a failed open removes them (an empty data.mdb left
         // behind would read as a damaged store at the next open).
         let newFiles = ["data.mdb", "lock.mdb"].map { path + "/" + $0 }.filter { access($0, F_OK) != 0 }
+        let threadKey = self.threadKey
+        let generations = self.generations
+        let slots = generationSlots
         defer {
             if !ok {
                 if let env { mdb_env_close(env) }
                 if let claimed { OpenEnvironments.release(claimed) }
                 if !options.readOnly { for file in newFiles { unlink(file) } }
                 FileIdentity.removeCreated(created)  // a failed open leaves nothing it made behind
+                threadKey.delete()
+                generations.deinitialize(count: slots)
+                generations.deallocate()
             }
         }
         try DataFile.check(in: path)
@@ -168,12 +202,17 @@ public final class Environment {
         self.maximumKeySize = Int(mdb_env_get_maxkeysize(env))
         var info = MDB_envinfo()
         mdb_env_info(env, &info)
-        self.mapSize = info.me_mapsize
-        self.handle = env
+        mapSizeValue.store(info.me_mapsize, ordering: .relaxed)
+        self.handle = env!
         ok = true
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        threadKey.delete()
+        generations.deinitialize(count: generationSlots)
+        generations.deallocate()
+    }
 
     /// Rejects options LMDB cannot take (or would trap converting), before anything is created.
     static func validate(_ options: Options, path: String) throws(LMDBError) {
@@ -193,31 +232,73 @@ public final class Environment {
         guard options.fileMode <= 0o7777 else { throw invalid("fileMode \(String(options.fileMode, radix: 8)) is not a file mode") }
     }
 
-    /// Closes the environment. Closing twice is harmless. Closing inside a transaction is a
-    /// programming error and traps.
+    /// Closes the environment: waits for transactions running on other threads to end, then ends every
+    /// thread's kept snapshot and frees LMDB's handle. Closing twice is harmless. Closing inside a
+    /// transaction of this thread is a programming error and traps.
     ///
     /// The corresponding LMDB function is `mdb_env_close`.
     public func close() {
-        guard let env = handle else { return }
-        releaseHeldReader()
-        precondition(liveTransactions == 0, "LMDB.Environment.close() called inside a transaction on \(path)")
-        if let spare = spareReader { mdb_txn_abort(spare); spareReader = nil }
-        // In a child after fork() the parent's locks and map must not be touched: leak the handle.
-        if ForkWatch.generation.load(ordering: .relaxed) == forkGeneration { mdb_env_close(env) }
-        handle = nil
-        databases = [:]
+        if let pointer = threadKey.value {
+            let state = Unmanaged<ThreadState>.fromOpaque(pointer).takeUnretainedValue()
+            precondition(state.gateDepth == 0, "LMDB.Environment.close() called inside a transaction on \(path)")
+        }
+        guard isOpenFlag.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        gate.exclusive {
+            let forked = isForkedChild
+            registry.closeAll { held in
+                // In a child after fork() the parent's reader slots must not be touched: forget them.
+                if !forked { mdb_txn_abort(held) }
+            }
+            sparesLock.withLock {
+                if !forked { for spare in spares { mdb_txn_abort(spare) } }
+                spares = []
+            }
+            // In a child after fork() the parent's locks and map must not be touched: leak the handle.
+            if !forked { mdb_env_close(handle) }
+            handlesLock.withLock { openedHandles = [:] }
+        }
         OpenEnvironments.release(identity)
     }
 
     /// Whether ``close()`` has been called.
-    public var isClosed: Bool { handle == nil }
+    public var isClosed: Bool { !isOpenFlag.load(ordering: .acquiring) }
+
+    /// This thread's state in this environment, made at its first use.
+    @usableFromInline @inline(__always)
+    func threadState() -> ThreadState {
+        if let pointer = threadKey.value { return Unmanaged<ThreadState>.fromOpaque(pointer).takeUnretainedValue() }
+        return makeThreadState()
+    }
+
+    @usableFromInline @inline(never)
+    func makeThreadState() -> ThreadState {
+        let state = ThreadState(registry: registry)
+        registry.add(state)
+        threadKey.value = Unmanaged.passRetained(state).toOpaque()
+        return state
+    }
+
+    @usableFromInline
+    func closedError(_ operation: String) -> LMDBError {
+        LMDBError(code: .closed, operation: "\(operation) \(path)")
+    }
+
+    /// Runs `body` with the raw handle, on the gate's shared side (no remap or close meanwhile).
+    func withHandle<R>(_ operation: String, _ body: (OpaquePointer) throws(LMDBError) -> R) throws(LMDBError) -> R {
+        let state = threadState()
+        gate.enterShared(state)
+        defer { gate.leaveShared(state) }
+        guard isOpenFlag.load(ordering: .acquiring) else { throw closedError(operation) }
+        return try body(handle)
+    }
 
     // MARK: Transactions
 
     /// Runs `body` in a read-only transaction: a consistent snapshot that writers never block.
     ///
-    /// The transaction and every byte borrowed through it are valid only inside `body`.
-    /// Cost: reuses one reset transaction handle, so beginning a read costs about a microsecond.
+    /// The transaction and every byte borrowed through it are valid only inside `body`. Any number of
+    /// threads may read at once, each in a transaction of its own, also while one writes.
+    /// Cost: reuses a reset transaction handle, so beginning a read costs about a microsecond.
     ///
     /// - Throws: whatever `body` throws, or ``LMDBError`` (`readersFull`, `usedAfterFork`, `closed`).
     ///
@@ -225,52 +306,82 @@ public final class Environment {
     /// `mdb_txn_reset` and `mdb_txn_abort`.
     @inlinable @discardableResult
     public func read<R>(_ body: (Transaction) throws -> R) throws -> R {
-        let txn = try beginTransaction(readOnly: true)
+        let state = threadState()
+        gate.enterShared(state)
+        defer { gate.leaveShared(state) }
+        let txn = try beginRead(state)
         defer { endRead(txn) }
         return try body(txn)
     }
 
-    /// Runs `body` in a read-only transaction that may be the one an earlier call used: for many small
-    /// reads in a row (a cache's misses), where beginning and ending a transaction each time would cost
-    /// as much as the read.
+    /// Runs `body` in a read-only transaction that may be the one an earlier call of this thread used:
+    /// for many small reads in a row (a cache's misses), where beginning and ending a transaction each
+    /// time would cost as much as the read.
     ///
-    /// The snapshot is kept after `body` returns and ended by the next ``write(_:)`` of this
-    /// environment (so it never hides this process's own commits), by ``releaseHeldReader()``, by
-    /// ``close()``, and after 1,024 calls. Commits of other processes become visible when it is renewed.
-    /// While held, it takes one reader slot and keeps the pages of its snapshot from being reused by
-    /// writers of other processes; release it at idle points. As with ``read(_:)``, the transaction and
-    /// the bytes borrowed through it are valid only inside `body`.
+    /// Each thread keeps its own snapshot. It is renewed before its next use after any commit of this
+    /// process (so it never hides this process's own commits), after a read that opened a database,
+    /// and after 1,024 calls; ended by ``releaseHeldReader()`` on its thread, by ``close()``, and when
+    /// its thread exits. Commits of other processes become visible when it is renewed. While kept, it
+    /// takes one reader slot and keeps the pages of its snapshot from being reused by writers; release
+    /// it at idle points. As with ``read(_:)``, the transaction and the bytes borrowed through it are
+    /// valid only inside `body`.
     @inlinable
     public func readRecent<R>(_ body: (Transaction) throws -> R) throws -> R {
-        if let txn = heldReader, heldReaderUses < 1024, !isForkedChild {
-            heldReaderUses &+= 1
+        let state = threadState()
+        gate.enterShared(state)
+        defer { gate.leaveShared(state) }
+        if let txn = state.held, !state.heldInUse, state.heldUses < 1024,
+           state.heldEpoch == epoch.load(ordering: .acquiring), !isForkedChild, isOpenFlag.load(ordering: .relaxed) {
+            state.heldUses &+= 1
+            state.heldInUse = true
+            defer { state.heldInUse = false }
             return try body(txn)
         }
-        return try readRecentRenewing(body)
+        return try readRecentRenewing(state, body)
     }
 
     @usableFromInline
-    func readRecentRenewing<R>(_ body: (Transaction) throws -> R) throws -> R {
-        releaseHeldReader()
-        let txn = try beginTransaction(readOnly: true)
-        heldReader = txn
-        heldReaderUses = 1
+    func readRecentRenewing<R>(_ state: ThreadState, _ body: (Transaction) throws -> R) throws -> R {
+        if state.heldInUse {  // a read inside the kept snapshot's own body: a plain read of its own
+            let txn = try beginRead(state)
+            defer { endRead(txn) }
+            return try body(txn)
+        }
+        releaseHeld(state)
+        let epochAtBegin = epoch.load(ordering: .acquiring)
+        let txn = try beginRead(state)
+        state.held = txn
+        state.heldUses = 1
+        state.heldEpoch = epochAtBegin
+        state.heldInUse = true
         defer {
-            // A transaction that opened a database must commit to keep the handle: do not hold it.
-            if !txn.pendingDatabases.isEmpty { releaseHeldReader() }
+            state.heldInUse = false
+            // A transaction that opened a database must commit to keep the handle: do not keep it.
+            if !txn.pendingDatabases.isEmpty { releaseHeld(state) }
         }
         return try body(txn)
     }
 
-    /// Ends the snapshot ``readRecent(_:)`` keeps, if any. Cheap when there is none.
+    /// Ends the snapshot ``readRecent(_:)`` keeps for the calling thread, if any. Cheap when there is none.
     public func releaseHeldReader() {
-        guard let txn = heldReader else { return }
-        heldReader = nil
+        let state = threadState()
+        guard state.held != nil, !state.heldInUse else { return }
+        gate.enterShared(state)
+        defer { gate.leaveShared(state) }
+        releaseHeld(state)
+    }
+
+    /// Ends `state`'s kept snapshot (on the gate's shared side, on its own thread).
+    @usableFromInline
+    func releaseHeld(_ state: ThreadState) {
+        guard let txn = state.held else { return }
+        state.held = nil
+        registry.forgetHeld(state)
         if isForkedChild {  // the slot belongs to the parent: forget it without touching LMDB
             _ = txn.invalidate()
-            liveTransactions -= 1
             return
         }
+        guard isOpenFlag.load(ordering: .relaxed) else { _ = txn.invalidate(); return }
         endRead(txn)
     }
 
@@ -279,9 +390,11 @@ public final class Environment {
 
     /// Runs `body` in a write transaction, committed when `body` returns and aborted when it throws.
     ///
-    /// Only one write transaction exists at a time (LMDB serialises writers across processes); one
-    /// begun inside another throws ``LMDBError/Code/badTransaction``. If the map fills, the
-    /// transaction is aborted, the map doubled and `body` run again, so `body` may run more than once.
+    /// Only one write transaction exists at a time (LMDB serialises writers across processes, and this
+    /// environment the threads of this process, each waiting its turn); one begun inside another on
+    /// the same thread throws ``LMDBError/Code/badTransaction``. Readers on other threads go on. If the
+    /// map fills, the transaction is aborted, the map doubled (once no other thread is inside a
+    /// transaction) and `body` run again, so `body` may run more than once.
     ///
     /// - Throws: whatever `body` throws (the transaction is then aborted and nothing is written), or
     ///   ``LMDBError`` (`mapFull` when the map cannot grow, `noSpace`, `permissionDenied` when read-only, …).
@@ -289,65 +402,94 @@ public final class Environment {
     /// The corresponding LMDB functions are `mdb_txn_begin`, `mdb_txn_commit` and `mdb_txn_abort`.
     @discardableResult
     public func write<R>(_ body: (Transaction) throws -> R) throws -> R {
-        if heldReader != nil { releaseHeldReader() }
+        let state = threadState()
+        if state.writing {
+            throw LMDBError(code: .badTransaction, operation: "begin write transaction on \(path)",
+                            detail: "a write transaction is already open on this thread; do the work inside it")
+        }
+        if state.held != nil && !state.heldInUse && state.gateDepth == 0 { releaseHeldReader() }
+        writer.lock()
+        state.writing = true
+        defer {
+            state.writing = false
+            writer.unlock()
+        }
         while true {
-            let txn = try beginTransaction(readOnly: false)
-            let result: R
+            let outcome: Result<R, any Error>
+            let full: Bool
             do {
-                result = try body(txn)
-            } catch {
-                let full = txn.hitMapFull
-                abort(txn)
-                if full { try growMap(); continue }
-                throw error
+                gate.enterShared(state)
+                defer { gate.leaveShared(state) }
+                let txn = try beginWrite(state)
+                do {
+                    let result = try body(txn)
+                    if txn.hitMapFull {  // the closure swallowed MDB_MAP_FULL; the transaction is unusable
+                        abort(txn)
+                        full = true
+                        outcome = .failure(LMDBError(code: .mapFull, operation: "write"))
+                    } else if let error = commitResult(txn) {
+                        // Committing can itself fill the map (LMDB writes the free list at commit).
+                        full = error.code == .mapFull
+                        outcome = .failure(error)
+                    } else {
+                        full = false
+                        outcome = .success(result)
+                    }
+                } catch {
+                    full = txn.hitMapFull
+                    abort(txn)
+                    outcome = .failure(error)
+                }
             }
-            if txn.hitMapFull {  // the closure swallowed MDB_MAP_FULL; the transaction is unusable
-                abort(txn)
-                try growMap()
-                continue
-            }
-            // Committing can itself fill the map (LMDB writes the free list at commit).
-            if let error = commitResult(txn) {
-                guard error.code == .mapFull else { throw error }
-                try growMap()
-                continue
-            }
-            return result
+            if full { try growMap(state); continue }
+            return try outcome.get()
         }
     }
 
+    /// Begins a read transaction for a body of `state`'s thread (on the gate's shared side).
     @usableFromInline
-    func beginTransaction(readOnly: Bool) throws(LMDBError) -> Transaction {
-        guard let env = handle else { throw LMDBError(code: .closed, operation: "begin transaction on \(path)") }
-        if _slowPath(ForkWatch.generation.load(ordering: .relaxed) != forkGeneration) {
+    func beginRead(_ state: ThreadState) throws(LMDBError) -> Transaction {
+        guard isOpenFlag.load(ordering: .acquiring) else { throw closedError("begin transaction on") }
+        if _slowPath(isForkedChild) {
             throw LMDBError(code: .usedAfterFork, operation: "begin transaction on \(path)",
                             detail: "this Environment was opened in process before fork()")
         }
-        if readOnly, let spare = spareReader {
-            spareReader = nil
+        if let spare = sparesLock.withLock({ spares.popLast() }) {
             let rc = mdb_txn_renew(spare)
-            if rc == 0 {
-                liveTransactions += 1
-                return Transaction(handle: spare, environment: self, readOnly: true)
-            }
+            if rc == 0 { return Transaction(handle: spare, environment: self, readOnly: true) }
             mdb_txn_abort(spare)
         }
-        if !readOnly && writeInProgress {
-            throw LMDBError(code: .badTransaction, operation: "begin write transaction on \(path)",
-                            detail: "a write transaction is already open in this process; do the work inside it")
+        return Transaction(handle: try begin(state, readOnly: true), environment: self, readOnly: true)
+    }
+
+    func beginWrite(_ state: ThreadState) throws(LMDBError) -> Transaction {
+        guard isOpenFlag.load(ordering: .acquiring) else { throw closedError("begin transaction on") }
+        if _slowPath(isForkedChild) {
+            throw LMDBError(code: .usedAfterFork, operation: "begin transaction on \(path)",
+                            detail: "this Environment was opened in process before fork()")
         }
+        return Transaction(handle: try begin(state, readOnly: false), environment: self, readOnly: false)
+    }
+
+    /// `mdb_txn_begin`, adopting a map another process grew when this thread holds no other body.
+    private func begin(_ state: ThreadState, readOnly: Bool) throws(LMDBError) -> OpaquePointer {
         var txn: OpaquePointer?
-        var rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
-        if rc == MDB_MAP_RESIZED && liveTransactions == 0 {
-            // Another process grew the map: adopt its size, then begin again.
-            try check(mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize (adopt)")
-            refreshMapSize()
-            rc = mdb_txn_begin(env, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
+        let flags = readOnly ? UInt32(MDB_RDONLY) : 0
+        var rc = mdb_txn_begin(handle, nil, flags, &txn)
+        if rc == MDB_MAP_RESIZED && state.gateDepth == 1 {
+            // Another process grew the map: adopt its size (a remap: no body may run), then begin again.
+            gate.leaveShared(state)
+            var adopted: Int32 = 0
+            gate.exclusive {
+                if isOpenFlag.load(ordering: .acquiring) { adopted = mdb_env_set_mapsize(handle, 0); refreshMapSize() }
+            }
+            gate.enterShared(state)
+            guard isOpenFlag.load(ordering: .acquiring) else { throw closedError("begin transaction on") }
+            try check(adopted, "mdb_env_set_mapsize (adopt)")
+            rc = mdb_txn_begin(handle, nil, flags, &txn)
         }
         try check(rc, readOnly ? "begin read transaction on \(path)" : "begin write transaction on \(path)")
-        liveTransactions += 1
-        if !readOnly { writeInProgress = true }
-        return Transaction(handle: txn!, environment: self, readOnly: readOnly)
+        return txn!
     }
 
     @usableFromInline
@@ -357,19 +499,25 @@ public final class Environment {
             return
         }
         guard let h = txn.invalidate() else { return }
-        liveTransactions -= 1
         mdb_txn_reset(h)
-        if let old = spareReader { mdb_txn_abort(old) }
-        spareReader = h
+        let overflow: OpaquePointer? = sparesLock.withLock {
+            guard spares.count < 64 else { return h }
+            spares.append(h)
+            return nil
+        }
+        if let overflow { mdb_txn_abort(overflow) }
     }
 
     /// Commits `txn` and marks it unusable. Handles opened in it live until the environment closes.
     func commit(_ txn: Transaction) throws(LMDBError) {
-        guard let h = finish(txn) else { return }
+        guard let h = txn.invalidate() else { return }
         try check(mdb_txn_commit(h), txn.isReadOnly ? "commit read transaction" : "mdb_txn_commit on \(path)")
-        databases.merge(txn.pendingDatabases) { old, _ in old }
-        // A snapshot begun before a handle was opened cannot use it (mdb_get answers EINVAL).
-        if !txn.pendingDatabases.isEmpty { releaseHeldReader() }
+        if !txn.pendingDatabases.isEmpty {
+            handlesLock.withLock { openedHandles.merge(txn.pendingDatabases) { old, _ in old } }
+        }
+        // Kept snapshots are renewed before their next use: they must show this commit, and one begun
+        // before a handle was opened cannot use it (mdb_get answers EINVAL).
+        if !txn.isReadOnly || !txn.pendingDatabases.isEmpty { epoch.add(1, ordering: .releasing) }
     }
 
     private func commitResult(_ txn: Transaction) -> LMDBError? {
@@ -379,41 +527,56 @@ public final class Environment {
 
     /// Aborts `txn` and marks it unusable. LMDB closes the handles opened in it.
     func abort(_ txn: Transaction) {
-        if let h = finish(txn) { mdb_txn_abort(h) }
+        if let h = txn.invalidate() { mdb_txn_abort(h) }
     }
 
-    private func finish(_ txn: Transaction) -> OpaquePointer? {
-        guard let h = txn.invalidate() else { return nil }
-        liveTransactions -= 1
-        if !txn.isReadOnly { writeInProgress = false }
-        return h
+    /// The handle opened for database `name` by a committed transaction, if any.
+    func openedHandle(_ name: String) -> Database? { handlesLock.withLock { openedHandles[name] } }
+
+    /// Forgets a deleted database's handle and moves its slot's generation, so old handles fail.
+    func forgetHandle(_ database: Database) {
+        let slot = Int(database.handle)
+        if slot < generationSlots { generations[slot].add(1, ordering: .releasing) }
+        handlesLock.withLock { openedHandles[database.name ?? ""] = nil }
     }
 
-    /// Doubles the map (bounded by ``Options/maximumMapSize``). Runs with no transaction live.
-    private func growMap() throws(LMDBError) {
-        guard let env = handle else { throw LMDBError(code: .closed, operation: "grow map of \(path)") }
-        guard liveTransactions == 0 else {
+    /// The generation of handle slot `slot`.
+    func generation(_ slot: Int) -> UInt32 {
+        slot < generationSlots ? generations[slot].load(ordering: .acquiring) : 0
+    }
+
+    /// Any opened database whose handle number is `id`.
+    func openedHandle(number id: UInt32) -> Database? {
+        handlesLock.withLock { openedHandles.values.first { $0.handle == id } }
+    }
+
+    /// Doubles the map (bounded by ``Options/maximumMapSize``), once no body runs on any thread.
+    /// `state`'s thread must hold no transaction (it has just aborted its write).
+    private func growMap(_ state: ThreadState) throws(LMDBError) {
+        guard state.gateDepth == 0 else {
             throw LMDBError(code: .mapFull, operation: "grow map of \(path)",
-                            detail: "\(liveTransactions) other transaction(s) of this process are open; end them first")
+                            detail: "another transaction of this thread is open; end it first")
         }
-        if let spare = spareReader { mdb_txn_abort(spare); spareReader = nil }
-        var newSize = mapSize > Int.max / 2 ? Int.max : mapSize * 2
-        if let cap = options.maximumMapSize {
-            guard mapSize < cap else {
-                throw LMDBError(code: .mapFull, operation: "grow map of \(path)",
-                                detail: "the map is \(mapSize) bytes, the maximumMapSize")
+        try gate.exclusive { () throws(LMDBError) in
+            guard isOpenFlag.load(ordering: .acquiring) else { throw closedError("grow map of") }
+            let mapSize = self.mapSize
+            var newSize = mapSize > Int.max / 2 ? Int.max : mapSize * 2
+            if let cap = options.maximumMapSize {
+                guard mapSize < cap else {
+                    throw LMDBError(code: .mapFull, operation: "grow map of \(path)",
+                                    detail: "the map is \(mapSize) bytes, the maximumMapSize")
+                }
+                newSize = min(newSize, cap)
             }
-            newSize = min(newSize, cap)
+            try check(mdb_env_set_mapsize(handle, newSize), "mdb_env_set_mapsize(\(newSize)) on \(path)")
+            refreshMapSize()
         }
-        try check(mdb_env_set_mapsize(env, newSize), "mdb_env_set_mapsize(\(newSize)) on \(path)")
-        refreshMapSize()
     }
 
     private func refreshMapSize() {
-        guard let env = handle else { return }
         var info = MDB_envinfo()
-        mdb_env_info(env, &info)
-        mapSize = info.me_mapsize
+        mdb_env_info(handle, &info)
+        mapSizeValue.store(info.me_mapsize, ordering: .relaxed)
     }
 
     // MARK: Maintenance
@@ -422,17 +585,17 @@ public final class Environment {
     ///
     /// The corresponding LMDB function is `mdb_env_sync`.
     public func sync(force: Bool = true) throws(LMDBError) {
-        guard let env = handle else { throw LMDBError(code: .closed, operation: "sync \(path)") }
-        try check(mdb_env_sync(env, force ? 1 : 0), "mdb_env_sync on \(path)")
+        try withHandle("sync") { env throws(LMDBError) in try check(mdb_env_sync(env, force ? 1 : 0), "mdb_env_sync on \(path)") }
     }
 
     /// Facts about the map and the reader table. The corresponding LMDB function is `mdb_env_info`.
     public func info() throws(LMDBError) -> Info {
-        guard let env = handle else { throw LMDBError(code: .closed, operation: "info of \(path)") }
-        var i = MDB_envinfo()
-        try check(mdb_env_info(env, &i), "mdb_env_info")
-        return Info(mapSize: i.me_mapsize, lastPage: i.me_last_pgno, lastTransaction: i.me_last_txnid,
-                    maximumReaders: Int(i.me_maxreaders), readers: Int(i.me_numreaders))
+        try withHandle("info of") { env throws(LMDBError) in
+            var i = MDB_envinfo()
+            try check(mdb_env_info(env, &i), "mdb_env_info")
+            return Info(mapSize: i.me_mapsize, lastPage: i.me_last_pgno, lastTransaction: i.me_last_txnid,
+                        maximumReaders: Int(i.me_maxreaders), readers: Int(i.me_numreaders))
+        }
     }
 
     /// A slot of the reader table: a process that reads, or keeps a slot for its next read.
@@ -452,16 +615,15 @@ public final class Environment {
     ///
     /// The corresponding LMDB function is `mdb_reader_list`.
     public func readers() throws(LMDBError) -> [Reader] {
-        guard let env = handle else { throw LMDBError(code: .closed, operation: "reader list of \(path)") }
         final class Lines { var text: [String] = [] }
         let lines = Lines()
-        let rc = withExtendedLifetime(lines) {
+        let rc = try withHandle("reader list of") { env in withExtendedLifetime(lines) {
             mdb_reader_list(env, { message, context in
                 guard let message, let context else { return 0 }
                 Unmanaged<Lines>.fromOpaque(context).takeUnretainedValue().text.append(String(cString: message))
                 return 0
             }, Unmanaged.passUnretained(lines).toOpaque())
-        }
+        } }
         try check(rc, "mdb_reader_list")
         // Lines are "%10d %zx %zu\n" (pid, thread, txnid) or "%10d %zx -\n", after a heading.
         return lines.text.compactMap { line in
@@ -476,10 +638,11 @@ public final class Environment {
     ///
     /// The corresponding LMDB function is `mdb_reader_check`.
     public func clearStaleReaders() throws(LMDBError) -> Int {
-        guard let env = handle else { throw LMDBError(code: .closed, operation: "reader check of \(path)") }
-        var dead: Int32 = 0
-        try check(mdb_reader_check(env, &dead), "mdb_reader_check")
-        return Int(dead)
+        try withHandle("reader check of") { env throws(LMDBError) in
+            var dead: Int32 = 0
+            try check(mdb_reader_check(env, &dead), "mdb_reader_check")
+            return Int(dead)
+        }
     }
 
     /// Copies the environment to directory `destination` (which must exist and be empty), while it stays
@@ -487,9 +650,10 @@ public final class Environment {
     ///
     /// The corresponding LMDB function is `mdb_env_copy2`.
     public func copy(to destination: String, compact: Bool = false) throws(LMDBError) {
-        guard let env = handle else { throw LMDBError(code: .closed, operation: "copy \(path)") }
-        try check(mdb_env_copy2(env, destination, compact ? UInt32(MDB_CP_COMPACT) : 0),
-                  "mdb_env_copy2 to \(destination)")
+        try withHandle("copy") { env throws(LMDBError) in
+            try check(mdb_env_copy2(env, destination, compact ? UInt32(MDB_CP_COMPACT) : 0),
+                      "mdb_env_copy2 to \(destination)")
+        }
     }
 }
 
@@ -499,6 +663,70 @@ extension Environment {
     @inlinable @inline(__always)
     public func isCurrent(_ database: Database) -> Bool {
         let slot = Int(database.handle)
-        return slot < generations.count ? generations[slot] == database.generation : database.generation == 0
+        return slot < generationSlots ? generations[slot].load(ordering: .relaxed) == database.generation : database.generation == 0
+    }
+}
+
+/// What one thread holds in one environment: how deep it is in transaction bodies, whether it
+/// writes, and the snapshot ``Environment/readRecent(_:)`` keeps for it. Only its thread reads and
+/// writes it, except ``Environment/close()`` (on the gate's exclusive side, when no body runs) and the
+/// thread's exit (on the thread itself), which end its snapshot through the registry.
+@usableFromInline
+final class ThreadState {
+    @usableFromInline var gateDepth = 0
+    @usableFromInline var writing = false
+    @usableFromInline var held: Transaction? {
+        didSet { if let held, oldValue == nil { registry.keep(self, held) } }
+    }
+    @usableFromInline var heldUses = 0
+    @usableFromInline var heldEpoch = 0
+    @usableFromInline var heldInUse = false
+    let registry: ThreadRegistry
+
+    init(registry: ThreadRegistry) { self.registry = registry }
+
+    /// The thread ends: its kept snapshot, if the environment is still open, is ended here.
+    func threadExited() { registry.threadExited(self) }
+}
+
+/// The threads' states of one environment, so that close and thread exits end kept snapshots.
+final class ThreadRegistry: @unchecked Sendable {
+    // Sendable: every member is guarded by `lock`.
+    private let lock = Lock()
+    private var states: Set<ObjectIdentifier> = []
+    /// Kept snapshots' raw handles, by thread state.
+    private var kept: [ObjectIdentifier: OpaquePointer] = [:]
+    private var closed = false
+
+    func add(_ state: ThreadState) { lock.withLock { _ = states.insert(ObjectIdentifier(state)) } }
+
+    func keep(_ state: ThreadState, _ txn: Transaction) {
+        guard let h = txn._handle else { return }
+        lock.withLock { kept[ObjectIdentifier(state)] = h }
+    }
+
+    func forgetHeld(_ state: ThreadState) { lock.withLock { _ = kept.removeValue(forKey: ObjectIdentifier(state)) } }
+
+    /// At close: ends every kept snapshot with `end`, and forgets them all.
+    func closeAll(_ end: (OpaquePointer) -> Void) {
+        lock.withLock {
+            closed = true
+            for h in kept.values { end(h) }
+            kept = [:]
+            states = []
+        }
+    }
+
+    func threadExited(_ state: ThreadState) {
+        let id = ObjectIdentifier(state)
+        // Under the lock, so that close() cannot free the environment in the middle of the abort.
+        lock.withLock {
+            states.remove(id)
+            if !closed, let h = kept.removeValue(forKey: id) {
+                _ = state.held?.invalidate()
+                mdb_txn_abort(h)  // a parked read transaction: no page of it is in use
+            }
+        }
+        state.held = nil
     }
 }

@@ -53,10 +53,16 @@ struct FileIdentity: Hashable, Sendable {
 /// it ("Do not have open an LMDB database twice in the same process at the same time"), since closing
 /// either copy would drop the other's POSIX locks.
 enum OpenEnvironments {
-    private static let open = Mutex<Set<FileIdentity>>([])
+    /// The set, guarded by `lock` (a pthread mutex, which the thread sanitizer sees, unlike
+    /// `Synchronization.Mutex`'s futex inside the uninstrumented standard library).
+    private final class Registry: @unchecked Sendable {
+        let lock = Lock()
+        var open: Set<FileIdentity> = []
+    }
+    private static let registry = Registry()
 
     static func claim(_ identity: FileIdentity, path: String) throws(LMDBError) {
-        let inserted = open.withLock { $0.insert(identity).inserted }
+        let inserted = registry.lock.withLock { registry.open.insert(identity).inserted }
         guard inserted else {
             throw LMDBError(code: .alreadyOpen, operation: "open \(path)",
                             detail: "this directory (device \(identity.device), inode \(identity.inode)) is already open")
@@ -66,11 +72,11 @@ enum OpenEnvironments {
     /// Whether this process has the environment in directory `path` open.
     static func isOpen(_ path: String) -> Bool {
         guard let identity = try? FileIdentity(path: path) else { return false }
-        return open.withLock { $0.contains(identity) }
+        return registry.lock.withLock { registry.open.contains(identity) }
     }
 
     static func release(_ identity: FileIdentity) {
-        _ = open.withLock { $0.remove(identity) }
+        _ = registry.lock.withLock { registry.open.remove(identity) }
     }
 }
 

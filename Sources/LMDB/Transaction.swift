@@ -5,7 +5,8 @@ import CLMDB
 ///
 /// A `Transaction` exists only inside ``Environment/read(_:)`` or ``Environment/write(_:)``. Using one
 /// after its closure returned is a programming error and traps with a message, never touching freed
-/// memory. It is not `Sendable`: it stays on the thread that runs the closure.
+/// memory. It is not `Sendable`: it stays on the thread that runs the closure (LMDB: "a transaction and
+/// its cursors must only be used by a single thread").
 ///
 /// @note Bytes borrowed from the map (the buffers passed to `get`'s closure, a cursor's entries) are
 /// valid only until the next write in this transaction or its end, whichever comes first. Copy what
@@ -89,7 +90,7 @@ public final class Transaction {
 
     private func open(_ name: String?, flags: Database.Flags, create: Bool) throws(LMDBError) -> Database? {
         let key = name ?? ""
-        if let db = environment.databases[key] ?? pendingDatabases[key] { return db }
+        if let db = pendingDatabases[key] ?? environment.openedHandle(key) { return db }
         var dbi: MDB_dbi = 0
         let createFlag = (create && !isReadOnly) ? UInt32(MDB_CREATE) : 0
         let rc = name.map { mdb_dbi_open(handle, $0, flags.rawValue | createFlag, &dbi) }
@@ -98,7 +99,7 @@ public final class Transaction {
         try check(rc, "mdb_dbi_open(\(key))")
         var actual: UInt32 = 0
         try check(mdb_dbi_flags(handle, dbi, &actual), "mdb_dbi_flags(\(key))")
-        let generation = Int(dbi) < environment.generations.count ? environment.generations[Int(dbi)] : 0
+        let generation = environment.generation(Int(dbi))
         let db = Database(name: name, flags: Database.Flags(rawValue: actual & 0x7E), handle: dbi, generation: generation)
         pendingDatabases[key] = db
         return db
@@ -107,7 +108,7 @@ public final class Transaction {
     /// The open database whose ``Database/handleID`` is `id`, or `nil`.
     public func database(handleID id: UInt32) -> Database? {
         if let db = pendingDatabases.values.first(where: { $0.handle == id }) { return db }
-        return environment.databases.values.first { $0.handle == id }
+        return environment.openedHandle(number: id)
     }
 
     /// The names of the named databases in the environment, sorted.
@@ -192,10 +193,8 @@ public final class Transaction {
         try checkCurrent(database, "mdb_drop")
         try checkWrite(mdb_drop(handle, database.handle, deleteDatabase ? 1 : 0), "mdb_drop", database)
         if deleteDatabase {
-            if Int(database.handle) < environment.generations.count { environment.generations[Int(database.handle)] &+= 1 }
-            let key = database.name ?? ""
-            pendingDatabases[key] = nil
-            environment.databases[key] = nil
+            pendingDatabases[database.name ?? ""] = nil
+            environment.forgetHandle(database)
         }
     }
 
@@ -391,3 +390,6 @@ public final class Transaction {
         }
     }
 }
+
+@available(*, unavailable, message: "a transaction stays on the thread that runs its closure")
+extension Transaction: Sendable {}

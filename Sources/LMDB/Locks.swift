@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The one place the LMDB module calls pthreads: a mutex that can be held across calls, the gate
+// between transactions and map changes, and thread-local slots.
+
+/// A mutex (`pthread_mutex_t`) whose lock and unlock may be in different calls. Unlike
+/// `Synchronization.Mutex`, it guards no value: it orders work (a writer's whole transaction).
+final class Lock: @unchecked Sendable {
+    // Sendable: the pthread mutex is the synchronisation; its storage is allocated once, never moved.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+    func unlock() { pthread_mutex_unlock(mutex) }
+
+    @inline(__always)
+    func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}
+
+/// The gate between transactions and changes to the environment itself: a transaction's body runs
+/// on the shared side, map growth (`mdb_env_set_mapsize` remaps the file, so no thread may hold a page
+/// pointer) and close run on the exclusive side. Writer-preferring, so a waiting grower is not starved
+/// by a stream of readers; a thread's nested transactions (a read inside a write) share one hold,
+/// counted in its ``ThreadState``, since a second shared request behind a waiting writer would block.
+@usableFromInline
+final class TransactionGate: @unchecked Sendable {
+    // Sendable: the pthread rwlock is the synchronisation; its storage is allocated once, never moved.
+    private let rwlock: UnsafeMutablePointer<pthread_rwlock_t>
+
+    init() {
+        rwlock = .allocate(capacity: 1)
+        var attr = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attr)
+        pthread_rwlockattr_setkind_np(&attr, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        pthread_rwlock_init(rwlock, &attr)
+        pthread_rwlockattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(rwlock)
+        rwlock.deallocate()
+    }
+
+    /// Enters the shared side for a transaction body of `state`'s thread (once per thread: nested
+    /// bodies only count).
+    @usableFromInline @inline(__always)
+    func enterShared(_ state: ThreadState) {
+        if state.gateDepth == 0 { pthread_rwlock_rdlock(rwlock) }
+        state.gateDepth += 1
+    }
+
+    @usableFromInline @inline(__always)
+    func leaveShared(_ state: ThreadState) {
+        state.gateDepth -= 1
+        if state.gateDepth == 0 { pthread_rwlock_unlock(rwlock) }
+    }
+
+    /// Runs `body` with no transaction body running on any thread. The caller's thread must hold no
+    /// shared side itself.
+    func exclusive<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        pthread_rwlock_wrlock(rwlock)
+        defer { pthread_rwlock_unlock(rwlock) }
+        return try body()
+    }
+}
+
+/// A thread-local slot (`pthread_key_t`) holding one object per thread, released by `destructor`
+/// when the thread exits.
+final class ThreadLocalKey: @unchecked Sendable {
+    // Sendable: a pthread key is a process-wide number; each thread reads and writes only its own slot.
+    let key: pthread_key_t
+
+    init(destructor: @escaping @convention(c) (UnsafeMutableRawPointer?) -> Void) {
+        var key = pthread_key_t()
+        pthread_key_create(&key, destructor)
+        self.key = key
+    }
+
+    /// Frees the key; threads' values are left to the caller (no destructor runs for them).
+    func delete() { pthread_key_delete(key) }
+
+    @inline(__always)
+    var value: UnsafeMutableRawPointer? {
+        get { pthread_getspecific(key) }
+        set { pthread_setspecific(key, newValue) }
+    }
+}
