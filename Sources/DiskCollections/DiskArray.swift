@@ -16,7 +16,7 @@ import LMDB
 ///
 /// `DiskArray` is not a `RandomAccessCollection`: every access can fail with an I/O error, and
 /// `Collection`'s requirements cannot throw. ``elements(in:)`` copies a range out as an `Array`.
-public struct DiskArray<Element: DiskValue> {
+public struct DiskArray<Element: DiskValue>: Sendable {
     /// The store holding the array.
     public let store: Store
     /// The collection's name.

@@ -26,6 +26,11 @@ public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvert
     case invalidOption(store: String, detail: String)
     /// The collection was removed (``Store/removeCollection(_:)``) after this handle was opened.
     case collectionRemoved(collection: String)
+    /// A point operation outside ``Store/read(_:)``/``Store/write(_:)`` but inside a scan's closure
+    /// (`forEach`, `withEntries`) waited for the store while another thread had to grow the map, which
+    /// waits for every open transaction of the process, the scan's included. Thrown instead of a
+    /// deadlock; see docs/concurrency.md.
+    case scanBlocksGrowth(store: String)
 
     public var description: String {
         switch self {
@@ -49,6 +54,9 @@ public enum DiskCollectionsError: Error, Hashable, Sendable, CustomStringConvert
             return "cannot open the store at \(path): \(detail)."
         case let .collectionRemoved(name):
             return "collection '\(name)' was removed after this handle was opened; open it again from the store to create it anew."
+        case let .scanBlocksGrowth(path):
+            return "a collection operation inside a scan's closure on \(path) waited for the store while another thread must grow the map, "
+                + "which waits for the scan to end. End the scan first (collect what it finds), or run the scan and the operation in store.read { } or store.write { }."
         case .writeInsideRead:
             return "a change was made inside store.read { }, which cannot hold it; use store.write { } for a block that reads and writes."
         }

@@ -18,7 +18,7 @@ import LMDB
 /// ``DiskCollectionsError/corrupt(collection:detail:)`` for bytes that do not decode.
 ///
 /// Not `Sendable`: use it where its ``Store`` is used.
-public struct DiskMap<Key: DiskKey, Value: DiskValue> {
+public struct DiskMap<Key: DiskKey, Value: DiskValue>: Sendable {
     /// The store holding the map.
     public let store: Store
     /// The collection's name.
@@ -171,6 +171,28 @@ public struct DiskMap<Key: DiskKey, Value: DiskValue> {
         try store.withEntries(database, bounds, reverse: reverse, collection: name) { entries, failure in
             try body(DiskMapEntries(entries, failure))
         }
+    }
+
+    /// The entries in `bounds` (all by default), in key order or reversed, as an `AsyncSequence` read
+    /// in batches of `batchSize` on the store's reader threads, from one snapshot held only while it
+    /// is iterated (``DiskScanSequence``):
+    ///
+    /// ```swift
+    /// for try await (key, value) in map.stream(in: 100..<200) { ... }
+    /// ```
+    public func stream(in bounds: DiskKeyBounds = .all, reverse: Bool = false,
+                       batchSize: Int = 512) -> DiskScanSequence<(key: Key, value: Value)> {
+        let name = self.name
+        return DiskScanSequence(store: store, database: database, bounds: bounds, reverse: reverse, batchSize: batchSize) { k, v in
+            let key = try decoding(name) { try Key(diskKeyBytes: k) }
+            return (key, try decoding(name, key: describeKey(key)) { try Value(diskValueBytes: v) })
+        }
+    }
+
+    /// The entries whose key lies in `range` as an `AsyncSequence`; see the `DiskKeyBounds` form.
+    public func stream(in range: some DiskKeyRange<Key>, reverse: Bool = false,
+                       batchSize: Int = 512) -> DiskScanSequence<(key: Key, value: Value)> {
+        stream(in: range.diskKeyBounds, reverse: reverse, batchSize: batchSize)
     }
 
     /// Runs `body` with the values of the entries in `bounds` (all by default), in key order or

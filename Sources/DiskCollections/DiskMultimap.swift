@@ -12,7 +12,7 @@ import LMDB
 /// Values are ordered by their key encoding, so `Value` is a ``DiskKey`` (and, like a key, at most
 /// 511 bytes encoded). Costs: `insert`, `remove`, `contains` are O(log n); `values(forKey:)` is
 /// O(log n + values); `count(forKey:)` is O(log n).
-public struct DiskMultimap<Key: DiskKey, Value: DiskKey> {
+public struct DiskMultimap<Key: DiskKey, Value: DiskKey>: Sendable {
     /// The store holding the multimap.
     public let store: Store
     /// The collection's name.

@@ -19,7 +19,7 @@ import LMDB
 /// store's write buffer flushes, before any transaction, scan or other use of the queue, and at
 /// ``Store/flush()``, ``Store/checkpoint()`` and ``Store/close()``. `count` and `isEmpty` are answered
 /// from the buffer. A process crash loses what was buffered since the last flush, as for maps.
-public struct DiskQueue<Element: DiskValue> {
+public struct DiskQueue<Element: DiskValue>: Sendable {
     /// The store holding the queue.
     public let store: Store
     /// The collection's name.

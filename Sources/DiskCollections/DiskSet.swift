@@ -11,7 +11,7 @@ import LMDB
 ///
 /// Elements are keys with empty values. Costs: `insert`, `contains`, `remove` are O(log n); `count`
 /// is O(1). Errors as ``DiskMap``. Not `Sendable`.
-public struct DiskSet<Element: DiskKey> {
+public struct DiskSet<Element: DiskKey>: Sendable {
     /// The store holding the set.
     public let store: Store
     /// The collection's name.
@@ -116,6 +116,23 @@ public struct DiskSet<Element: DiskKey> {
         try withElements(in: bounds, reverse: reverse) { elements in
             for element in elements where try !body(element) { break }
         }
+    }
+
+    /// The elements in `bounds` (all by default), in order or reversed, as an `AsyncSequence` read in
+    /// batches on the store's reader threads, from one snapshot held only while it is iterated
+    /// (``DiskScanSequence``): `for try await element in set.stream() { ... }`.
+    public func stream(in bounds: DiskKeyBounds = .all, reverse: Bool = false,
+                       batchSize: Int = 512) -> DiskScanSequence<Element> {
+        let name = self.name
+        return DiskScanSequence(store: store, database: database, bounds: bounds, reverse: reverse, batchSize: batchSize) { k, _ in
+            try decoding(name) { try Element(diskKeyBytes: k) }
+        }
+    }
+
+    /// The elements in `range` as an `AsyncSequence`; see the `DiskKeyBounds` form.
+    public func stream(in range: some DiskKeyRange<Element>, reverse: Bool = false,
+                       batchSize: Int = 512) -> DiskScanSequence<Element> {
+        stream(in: range.diskKeyBounds, reverse: reverse, batchSize: batchSize)
     }
 
     /// Runs `body` with the elements in `bounds` (all by default) as a `Sequence`, in order or

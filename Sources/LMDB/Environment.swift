@@ -129,7 +129,13 @@ public final class Environment: @unchecked Sendable {
     /// Moves at every commit of this process and every read that opened handles: a kept snapshot older
     /// than it is renewed before its next use, so it never hides this process's own commits.
     @usableFromInline let epoch = Atomic<Int>(0)
-    let threadKey: ThreadLocalKey
+    /// The last transaction id this process's commits account for (see ``externalCommits()``).
+    private let accountedTransaction = Atomic<Int>(-1)
+    /// The id of the write transaction of this process being committed, or 0.
+    private let committingTransaction = Atomic<Int>(0)
+    /// How many times a commit not made through this environment (another process's) was seen.
+    private let externalGeneration = Atomic<Int>(0)
+    @usableFromInline let threadKey: ThreadLocalKey
     let registry: ThreadRegistry
     @usableFromInline let forkGeneration: Int
     private let identity: FileIdentity
@@ -310,8 +316,48 @@ public final class Environment: @unchecked Sendable {
         gate.enterShared(state)
         defer { gate.leaveShared(state) }
         let txn = try beginRead(state)
-        defer { endRead(txn) }
+        let outer = state.current
+        state.current = txn
+        defer {
+            state.current = outer
+            endRead(txn)
+        }
         return try body(txn)
+    }
+
+    /// Begins a read snapshot that outlives any one closure: for a scan that is read in pieces, from
+    /// any thread, one piece at a time (an `AsyncSequence`). It holds a reader slot and the pages of its
+    /// snapshot until ``Snapshot/end()``, its deinit, or the environment's close.
+    public func beginSnapshot() throws -> Snapshot {
+        let state = threadState()
+        gate.enterShared(state)
+        defer { gate.leaveShared(state) }
+        let txn = try beginRead(state)
+        guard let handle = txn.invalidate() else { throw closedError("begin snapshot on") }
+        let snapshot = Snapshot(environment: self, handle: handle)
+        registry.keepDetached(ObjectIdentifier(snapshot), handle)
+        return snapshot
+    }
+
+    /// Whether the calling thread is inside a transaction's closure (``read(_:)``, ``write(_:)`` or
+    /// ``readRecent(_:)``). Such a thread must not wait for a lock whose holder may need
+    /// ``isRemapPending`` to clear: growing or adopting the map waits for every closure to end.
+    public var callerIsInTransaction: Bool {
+        guard let pointer = threadKey.value else { return false }
+        return Unmanaged<ThreadState>.fromOpaque(pointer).takeUnretainedValue().gateDepth > 0
+    }
+
+    /// Whether a thread waits to grow or adopt the map (or to close): it waits for every transaction
+    /// closure of this process to end, and new ones wait for it.
+    public var isRemapPending: Bool { gate.exclusiveWaiters.load(ordering: .relaxed) > 0 }
+
+    /// The innermost transaction whose ``read(_:)`` or ``write(_:)`` closure is running on the calling
+    /// thread, or `nil`. (A ``readRecent(_:)`` body does not count.) A layer above joins it, telling
+    /// its own transactions apart by ``Transaction/tag``.
+    @inlinable
+    public var currentTransaction: Transaction? {
+        guard let pointer = threadKey.value else { return nil }
+        return Unmanaged<ThreadState>.fromOpaque(pointer).takeUnretainedValue().current
     }
 
     /// Runs `body` in a read-only transaction that may be the one an earlier call of this thread used:
@@ -421,6 +467,9 @@ public final class Environment: @unchecked Sendable {
                 gate.enterShared(state)
                 defer { gate.leaveShared(state) }
                 let txn = try beginWrite(state)
+                let outer = state.current
+                state.current = txn
+                defer { state.current = outer }
                 do {
                     let result = try body(txn)
                     if txn.hitMapFull {  // the closure swallowed MDB_MAP_FULL; the transaction is unusable
@@ -468,7 +517,38 @@ public final class Environment: @unchecked Sendable {
             throw LMDBError(code: .usedAfterFork, operation: "begin transaction on \(path)",
                             detail: "this Environment was opened in process before fork()")
         }
-        return Transaction(handle: try begin(state, readOnly: false), environment: self, readOnly: false)
+        let txn = Transaction(handle: try begin(state, readOnly: false), environment: self, readOnly: false)
+        // The ids before this one that this process did not commit are another's: say so before
+        // this commit can make LMDB's last id look like ours.
+        if accountedTransaction.load(ordering: .acquiring) != txn.id - 1 {
+            externalGeneration.add(1, ordering: .releasing)
+            epoch.add(1, ordering: .releasing)
+        }
+        accountedTransaction.store(txn.id - 1, ordering: .releasing)
+        committingTransaction.store(txn.id, ordering: .releasing)
+        return txn
+    }
+
+    /// A number that moves whenever LMDB's last committed transaction is one this process did not make
+    /// (another process committed since the last call, or since this process's last commit). A cache
+    /// of the environment's data that remembers the number it was filled under drops what it holds
+    /// when the number moves. Also makes each thread's kept snapshot (``readRecent(_:)``) renew before
+    /// its next use, so that it shows the other process's commit.
+    ///
+    /// Cheap: `mdb_env_info` reads the meta pages in the map, no system call. The corresponding LMDB
+    /// function is `mdb_env_info` (its `me_last_txnid`).
+    public func externalCommits() -> Int {
+        guard let last = try? info().lastTransaction else { return externalGeneration.load(ordering: .acquiring) }
+        let accounted = accountedTransaction.load(ordering: .acquiring)
+        if last != accounted && last != committingTransaction.load(ordering: .acquiring) {
+            // Another process committed (or this process's commit of `last` just ended and the store
+            // below runs late: counting it too costs one needless refill, never a stale answer).
+            if accountedTransaction.compareExchange(expected: accounted, desired: last, ordering: .acquiringAndReleasing).exchanged {
+                externalGeneration.add(1, ordering: .releasing)
+                epoch.add(1, ordering: .releasing)
+            }
+        }
+        return externalGeneration.load(ordering: .acquiring)
     }
 
     /// `mdb_txn_begin`, adopting a map another process grew when this thread holds no other body.
@@ -510,8 +590,14 @@ public final class Environment: @unchecked Sendable {
 
     /// Commits `txn` and marks it unusable. Handles opened in it live until the environment closes.
     func commit(_ txn: Transaction) throws(LMDBError) {
+        let id = txn.isReadOnly ? 0 : txn.id
         guard let h = txn.invalidate() else { return }
-        try check(mdb_txn_commit(h), txn.isReadOnly ? "commit read transaction" : "mdb_txn_commit on \(path)")
+        let rc = mdb_txn_commit(h)
+        if id != 0 {
+            if rc == MDB_SUCCESS { accountedTransaction.store(id, ordering: .releasing) }
+            committingTransaction.store(0, ordering: .releasing)
+        }
+        try check(rc, txn.isReadOnly ? "commit read transaction" : "mdb_txn_commit on \(path)")
         if !txn.pendingDatabases.isEmpty {
             handlesLock.withLock { openedHandles.merge(txn.pendingDatabases) { old, _ in old } }
         }
@@ -527,7 +613,9 @@ public final class Environment: @unchecked Sendable {
 
     /// Aborts `txn` and marks it unusable. LMDB closes the handles opened in it.
     func abort(_ txn: Transaction) {
-        if let h = txn.invalidate() { mdb_txn_abort(h) }
+        guard let h = txn.invalidate() else { return }
+        mdb_txn_abort(h)
+        if !txn.isReadOnly { committingTransaction.store(0, ordering: .releasing) }
     }
 
     /// The handle opened for database `name` by a committed transaction, if any.
@@ -681,6 +769,8 @@ final class ThreadState {
     @usableFromInline var heldUses = 0
     @usableFromInline var heldEpoch = 0
     @usableFromInline var heldInUse = false
+    /// The innermost transaction whose read or write closure runs on this thread.
+    @usableFromInline var current: Transaction?
     let registry: ThreadRegistry
 
     init(registry: ThreadRegistry) { self.registry = registry }
@@ -707,6 +797,15 @@ final class ThreadRegistry: @unchecked Sendable {
 
     func forgetHeld(_ state: ThreadState) { lock.withLock { _ = kept.removeValue(forKey: ObjectIdentifier(state)) } }
 
+    /// Keeps a detached snapshot's handle (``Snapshot``), ended at close like the kept ones.
+    func keepDetached(_ id: ObjectIdentifier, _ handle: OpaquePointer) { lock.withLock { kept[id] = handle } }
+
+    /// Ends the detached snapshot `id` with `end` unless close already did; under the lock, so that
+    /// close cannot free the environment meanwhile.
+    func endDetached(_ id: ObjectIdentifier, _ end: (OpaquePointer) -> Void) {
+        lock.withLock { if let h = kept.removeValue(forKey: id) { end(h) } }
+    }
+
     /// At close: ends every kept snapshot with `end`, and forgets them all.
     func closeAll(_ end: (OpaquePointer) -> Void) {
         lock.withLock {
@@ -728,5 +827,47 @@ final class ThreadRegistry: @unchecked Sendable {
             }
         }
         state.held = nil
+    }
+}
+
+/// A read snapshot kept across closures and threads (``Environment/beginSnapshot()``): each
+/// ``read(_:)`` sees the same committed state. Used by one thread at a time (its lock makes a second
+/// wait); `Sendable`, so a task may carry it from thread to thread.
+public final class Snapshot: @unchecked Sendable {
+    // Sendable: `handle` is used only under `lock`, and the environment's registry ends it at close.
+    private let environment: Environment
+    private var handle: OpaquePointer?
+    private let lock = Lock()
+
+    init(environment: Environment, handle: OpaquePointer) {
+        self.environment = environment
+        self.handle = handle
+    }
+
+    deinit { end() }
+
+    /// Runs `body` in the snapshot. Between calls it holds no page pointer, so the map may grow.
+    public func read<R>(_ body: (Transaction) throws -> R) throws -> R {
+        try lock.withLock {
+            let state = environment.threadState()
+            environment.gate.enterShared(state)  // first: close waits for it
+            defer { environment.gate.leaveShared(state) }
+            guard let h = handle, !environment.isClosed else {
+                throw LMDBError(code: .closed, operation: "read snapshot of \(environment.path)",
+                                detail: "the snapshot was ended or its environment closed")
+            }
+            let txn = Transaction(handle: h, environment: environment, readOnly: true)
+            defer { _ = txn.invalidate() }  // the handle stays the snapshot's
+            return try body(txn)
+        }
+    }
+
+    /// Ends the snapshot: its reader slot and pages are free again. Ending twice is harmless.
+    public func end() {
+        lock.withLock {
+            guard handle != nil else { return }
+            handle = nil
+            environment.registry.endDetached(ObjectIdentifier(self)) { mdb_txn_abort($0) }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,6 +42,8 @@ final class Lock: @unchecked Sendable {
 final class TransactionGate: @unchecked Sendable {
     // Sendable: the pthread rwlock is the synchronisation; its storage is allocated once, never moved.
     private let rwlock: UnsafeMutablePointer<pthread_rwlock_t>
+    /// Threads waiting for the exclusive side (to remap or close).
+    let exclusiveWaiters = Atomic<Int>(0)
 
     init() {
         rwlock = .allocate(capacity: 1)
@@ -73,7 +76,9 @@ final class TransactionGate: @unchecked Sendable {
     /// Runs `body` with no transaction body running on any thread. The caller's thread must hold no
     /// shared side itself.
     func exclusive<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        exclusiveWaiters.add(1, ordering: .relaxed)
         pthread_rwlock_wrlock(rwlock)
+        exclusiveWaiters.subtract(1, ordering: .relaxed)
         defer { pthread_rwlock_unlock(rwlock) }
         return try body()
     }
@@ -81,6 +86,7 @@ final class TransactionGate: @unchecked Sendable {
 
 /// A thread-local slot (`pthread_key_t`) holding one object per thread, released by `destructor`
 /// when the thread exits.
+@usableFromInline
 final class ThreadLocalKey: @unchecked Sendable {
     // Sendable: a pthread key is a process-wide number; each thread reads and writes only its own slot.
     let key: pthread_key_t
@@ -94,7 +100,7 @@ final class ThreadLocalKey: @unchecked Sendable {
     /// Frees the key; threads' values are left to the caller (no destructor runs for them).
     func delete() { pthread_key_delete(key) }
 
-    @inline(__always)
+    @usableFromInline @inline(__always)
     var value: UnsafeMutableRawPointer? {
         get { pthread_getspecific(key) }
         set { pthread_setspecific(key, newValue) }

@@ -27,6 +27,12 @@ public final class Transaction {
     @exclusivity(unchecked) @usableFromInline var hitMapFull = false
     /// Handles opened in this transaction; the environment keeps them if it commits.
     var pendingDatabases: [String: Database] = [:]
+    /// An integer a layer above LMDB attaches to a transaction while its closure runs (DiskCollections
+    /// marks the transactions its collections join); 0 unless set.
+    public var tag = 0
+    /// An object a layer above LMDB attaches to a transaction while its closure runs (DiskCollections:
+    /// the cancellation flag of an `async` transaction); `nil` unless set.
+    public var context: AnyObject?
 
     @usableFromInline
     init(handle: OpaquePointer, environment: Environment, readOnly: Bool) {

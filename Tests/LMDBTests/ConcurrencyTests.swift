@@ -10,23 +10,6 @@ import TestSupport
 @Suite struct ConcurrencyTests {
     static func key(_ k: UInt32) -> [UInt8] { withUnsafeBytes(of: k.bigEndian) { Array($0) } }
 
-    /// Runs `body(i)` on `count` threads of their own, all at once (not a pool that may run them one
-    /// after another), and waits for them all to exit.
-    func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-        final class Box { let run: () -> Void; init(_ run: @escaping () -> Void) { self.run = run } }
-        var threads: [pthread_t] = []
-        for i in 0..<count {
-            var thread = pthread_t()
-            let box = Unmanaged.passRetained(Box { body(i) }).toOpaque()
-            pthread_create(&thread, nil, { raw in
-                Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().run()
-                return nil
-            }, box)
-            threads.append(thread)
-        }
-        for thread in threads { pthread_join(thread, nil) }
-    }
-
     /// A writer commits rounds in which every one of 200 keys takes the round's number; 8 threads
     /// read all of them in transactions of their own (`read` and `readRecent`): each read sees one
     /// round whole (a committed snapshot, never a torn write), and never an older round than before.
@@ -190,18 +173,4 @@ import TestSupport
         #expect(outcomes.withLock { $0 } == ["closed", "closed", "closed", "closed"])
         #expect(env.isClosed)
     }
-}
-
-/// Runs `body` on a new POSIX thread and waits until the thread has exited (its thread-local
-/// destructors run).
-func runOnNewThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
-    var thread = pthread_t()
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-        box.body()
-        return nil
-    }, box)
-    pthread_join(thread, nil)
 }

@@ -19,6 +19,9 @@ struct CachedBytes: Hashable {
         }
     }
 
+    /// No bytes (a set's value).
+    static let empty = CachedBytes(count: 0, low: 0, high: 0)
+
     /// Inline bytes: `count` ≤ 16 of them, in memory order in `low` then `high`.
     init(count: Int, low: UInt64, high: UInt64) {
         self.count = count

@@ -253,6 +253,16 @@ final class PresenceTable {
         dirtyCount = 0
     }
 
+    /// Forgets every key but the dirty ones (buffered inserts, which must still be written).
+    func removeClean() {
+        guard count > dirtyCount else { return }
+        var dirty: [UInt64] = []
+        dirty.reserveCapacity(dirtyCount)
+        takeDirty(into: &dirty)
+        removeAll()
+        for w in dirty { insert(w, dirty: true) }
+    }
+
     /// Sets the budget; one smaller by more than a sixteenth of a segment shrinks the segments at
     /// once (one at a time), keeping referenced keys first. (Smaller changes only stop growth: a
     /// budget that wavers by a few percent must not evict and rebuild the table each time.)

@@ -89,6 +89,16 @@ struct ReadCache: ~Copyable {
         table.remove(slot)
     }
 
+    /// Forgets every key (another process committed: any of them may be stale).
+    mutating func removeAll() {
+        guard table.count > 0 || !small.isEmpty || !main.isEmpty else { return }
+        table = OpenTable()
+        small = Deque()
+        main = Deque()
+        smallBytes = 0
+        mainBytes = 0
+    }
+
     /// Forgets every key of `database`.
     mutating func remove(database: UInt32) {
         for item in table.items(where: { $0.database == database }) {

@@ -41,6 +41,8 @@ public struct StoreStatistics: Sendable, Hashable, Codable {
     public var bytesTrimmed = 0
     /// Governor ticks.
     public var ticks = 0
+    /// How many times the cache dropped its contents because another process had committed.
+    public var revalidations = 0
     /// The store's file and the snapshots readers hold in it, when ``Store/statistics`` was read.
     public var file: FileStatistics?
 }
@@ -102,6 +104,14 @@ final class StoreCache {
     @exclusivity(unchecked) var operations = 0
     @exclusivity(unchecked) var lastTick = 0.0
     var lastAllocatorSample = -Double.infinity
+    /// Moves whenever the cache's contents may have changed in a way a cache miss reading LMDB with the
+    /// store's lock released cannot see (a buffered write, a flush, a write transaction, a collection
+    /// forgotten, another process's commit): a miss remembers its answer only if the epoch did not
+    /// move while it read.
+    @usableFromInline var epoch = 0
+    /// The environment's count of other processes' commits (``Environment/externalCommits()``) the
+    /// cache's contents were read under.
+    private var externalSeen = -1
 
     init(mode: CacheBudget) {
         self.mode = mode
@@ -214,8 +224,34 @@ final class StoreCache {
         return try body()
     }
 
+    /// Drops what another process's commit may have made stale, before an answer from the cache: the
+    /// read cache, the presence tables' clean keys (their buffered inserts stay) and their completeness.
+    /// Called by every cached read outside a transaction; without a new commit by another process, it
+    /// costs one `mdb_env_info` (no system call).
+    /// Returns whether it dropped anything (the store then drops its queues' read-ahead too).
+    @inline(__always)
+    func revalidate(_ environment: Environment) -> Bool {
+        let seen = environment.externalCommits()
+        if _fastPath(seen == externalSeen) { return false }
+        defer {
+            externalSeen = seen
+            epoch &+= 1
+        }
+        if externalSeen >= 0 {
+            reads.removeAll()
+            for case let table? in presence {
+                table.removeClean()
+                table.isComplete = false
+            }
+            statistics.revalidations += 1
+            return true
+        }
+        return false
+    }
+
     /// Stops keeping a presence table for `database` (its collection was removed).
     func dropPresence(_ database: UInt32) {
+        epoch &+= 1
         guard Int(database) < presence.count, presence[Int(database)] != nil else { return }
         presence[Int(database)] = nil
         presenceTables -= 1
@@ -266,6 +302,7 @@ final class StoreCache {
 
     /// Buffers a write (`nil` deletes). The caller flushes when ``needsFlush``.
     func buffer(_ database: UInt32, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
+        epoch &+= 1
         if let table = presenceTable(database, key) {
             let word = table.word(key)
             if let value, value.isEmpty, pending.count(of: database) == 0 || pending.lookup(database, key) == nil {
@@ -307,6 +344,7 @@ final class StoreCache {
             if let table, table.dirtyCount > 0 { dirty.append((UInt32(i), table)) }
         }
         guard hasRecords || !dirty.isEmpty else { return }
+        defer { epoch &+= 1 }
         // Every key written here went through buffer(), so complete tables stay complete.
         try ownCommits(environment) {
             if hasRecords { try flushRecords(environment, only: only) }
@@ -445,6 +483,7 @@ final class StoreCache {
 
     /// Drops what is buffered and cached for `database` (after `removeAll`, or when it is deleted).
     func forget(database: UInt32) {
+        epoch &+= 1
         if let table = presenceTable(database) {
             table.removeAll()
             table.isComplete = false

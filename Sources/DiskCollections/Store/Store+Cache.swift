@@ -9,11 +9,20 @@ extension Store {
     /// All zero but the memory figures when the cache is disabled.
     public var statistics: StoreStatistics {
         var out: StoreStatistics
-        if let cache {
-            out = cache.statistics
-            out.cacheBytes = cache.bytes
-            out.bufferedBytes = cache.bufferedBytes
-            out.evictions = cache.reads.evictions
+        // Inside a read's closure the lock is not waited for (StoreLock.withLockIfFree): if another
+        // thread holds it, the cache's counters are left out.
+        let fromCache: StoreStatistics?? = cache.map { cache in
+            let copy = {
+                var s = cache.statistics
+                s.cacheBytes = cache.bytes
+                s.bufferedBytes = cache.bufferedBytes
+                s.evictions = cache.reads.evictions
+                return s
+            }
+            return environment.callerIsInTransaction ? lock.withLockIfFree(copy) : lock.withLockOutsideTransactions(copy)
+        }
+        if let cached = fromCache, let cached {
+            out = cached
         } else {
             let s = AllocatorStatistics.sample()
             out = StoreStatistics()
@@ -49,8 +58,8 @@ extension Store {
     /// the system when the allocator holds much of it, evicts down to the budget. Operations run ticks
     /// on their own about once a second while busy; call this from idle points (between search levels).
     public func tickMemoryGovernor() throws {
-        guard let cache, currentWrite == nil, currentRead == nil else { return }
-        try cache.tick(self, force: true)
+        guard let cache, currentTransaction == nil else { return }
+        try lock.withLock { try cache.tick(self, force: true) }
     }
 }
 

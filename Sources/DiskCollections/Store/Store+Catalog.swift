@@ -154,9 +154,13 @@ extension Store {
             if let cache {
                 // Complete from the start only if the set is empty in a committed snapshot (not in a
                 // transaction that may still abort).
-                let emptyAt = currentWrite != nil || currentRead != nil ? nil
+                let inTransaction = currentTransaction != nil
+                let emptyAt = inTransaction ? nil
                     : try environment.read { txn in try txn.count(database) == 0 ? txn.id : nil }
-                cache.registerPresence(database.handleID, width: width, emptyAt: emptyAt)
+                let register = { cache.registerPresence(database.handleID, width: width, emptyAt: emptyAt) }
+                // Inside a read's closure the lock is not waited for (see StoreLock.withLockIfFree):
+                // if busy, the table comes with the next `set(_:)` outside.
+                if environment.callerIsInTransaction { lock.withLockIfFree(register) } else { lock.withLockOutsideTransactions(register) }
             }
         }
         return DiskSet(store: self, name: name, database: database)

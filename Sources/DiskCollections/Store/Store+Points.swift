@@ -16,16 +16,20 @@ import LMDB
 
 extension Store {
     /// Passes the bytes of `key`'s value, or `nil` when it is absent, to `body`. Not generic, so the
-    /// cache's work is compiled once; `body` does the typed decoding.
+    /// cache's work is compiled once; `body` does the typed decoding, outside the store's lock.
     @usableFromInline
     func pointRead(_ database: Database, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
         try checkCurrent(database)
-        if let txn = currentWrite ?? currentRead { return try Self.get(txn, database, key, body) }
+        if let txn = currentTransaction { try checkCancelled(txn); return try Self.get(txn, database, key, body) }
         if let cache {
-            if let table = cache.presenceTable(database.handleID, key) {  // a set: its values are empty
-                return try body(try isPresent(cache, table, database, key) ? UnsafeRawBufferPointer(start: nil, count: 0) : nil)
+            let answer: CachedBytes?? = try lock.withLock {
+                revalidate(cache)
+                if let table = cache.presenceTable(database.handleID, key) {  // a set: its values are empty
+                    return try isPresent(cache, table, database, key) ? .some(CachedBytes.empty) : .some(nil)
+                }
+                return .some(try cachedBytes(cache, database, key))
             }
-            guard let bytes = try cachedBytes(database, key) else { return try body(nil) }
+            guard let bytes = answer ?? nil else { return try body(nil) }
             return try bytes.withUnsafeBytes { try body($0) }
         }
         try environment.read { txn in try Self.get(txn, database, key, body) }
@@ -35,10 +39,13 @@ extension Store {
     @usableFromInline
     func pointContains(_ database: Database, _ key: UnsafeRawBufferPointer) throws -> Bool {
         try checkCurrent(database)
-        if let txn = currentWrite ?? currentRead { return try txn.contains(database, key: key) }
+        if let txn = currentTransaction { try checkCancelled(txn); return try txn.contains(database, key: key) }
         if let cache {
-            if let table = cache.presenceTable(database.handleID, key) { return try isPresent(cache, table, database, key) }
-            return try cachedBytes(database, key) != nil
+            return try lock.withLock {
+                revalidate(cache)
+                if let table = cache.presenceTable(database.handleID, key) { return try isPresent(cache, table, database, key) }
+                return try cachedBytes(cache, database, key) != nil
+            }
         }
         return try environment.read { txn in try txn.contains(database, key: key) }
     }
@@ -47,9 +54,14 @@ extension Store {
     /// has one (every buffered insert and delete is in it), else from LMDB after its buffered changes.
     func setCount(_ database: Database) throws -> Int {
         try checkCurrent(database)
-        if currentWrite == nil, currentRead == nil, let cache, let table = cache.presenceTable(database.handleID),
-           table.isComplete, cache.trustsAbsence(table, environment) {
-            return table.count
+        if currentTransaction == nil, let cache {
+            let count: Int? = try lock.withLock {
+                revalidate(cache)
+                guard let table = cache.presenceTable(database.handleID), table.isComplete,
+                      cache.trustsAbsence(table, environment) else { return nil }
+                return table.count
+            }
+            if let count { return count }
         }
         return try withRead(database) { txn in try txn.count(database) }
     }
@@ -59,7 +71,7 @@ extension Store {
     func pointWrite(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws {
         try checkCurrent(database)
         if let txn = try explicitWrite(database) { return try change(txn, database, key, value) }
-        if cache != nil { return try bufferedWrite(database, key, value) }
+        if let cache { return try lock.withLock { try bufferedWrite(cache, database, key, value) } }
         try write(flushing: database) { txn in try change(txn, database, key, value) }
     }
 
@@ -69,21 +81,25 @@ extension Store {
         try checkCurrent(database)
         if let txn = try explicitWrite(database) { return try txn.put(database, key: key, value: value, flags: .noOverwrite) }
         if let cache {
-            if let table = cache.presenceTable(database.handleID, key) {
-                guard try !isPresent(cache, table, database, key) else { return false }
-                try bufferedWrite(database, key, value)  // which adds the key to the table
+            return try lock.withLock {
+                revalidate(cache)
+                if let table = cache.presenceTable(database.handleID, key) {
+                    guard try !isPresent(cache, table, database, key) else { return false }
+                    try bufferedWrite(cache, database, key, value)  // which adds the key to the table
+                    return true
+                }
+                // An absent answer is not kept in the read cache: the write that follows buffers the key.
+                guard try cachedBytes(cache, database, key, rememberAbsence: false) == nil else { return false }
+                try bufferedWrite(cache, database, key, value)
                 return true
             }
-            // An absent answer is not kept in the read cache: the write that follows buffers the key.
-            guard try cachedBytes(database, key, rememberAbsence: false) == nil else { return false }
-            try bufferedWrite(database, key, value)
-            return true
         }
         return try write(flushing: database) { txn in try txn.put(database, key: key, value: value, flags: .noOverwrite) }
     }
 
     /// Passes `key`'s current value (or `nil`) to `old`, then stores `value` under it (`nil` deletes,
-    /// and only a present key is deleted). If `old` throws, nothing is changed.
+    /// and only a present key is deleted). If `old` throws, nothing is changed. Outside a transaction,
+    /// the read and the write are one step under the store's lock: no other thread's change comes between.
     @usableFromInline
     func pointReplace(_ database: Database, _ key: UnsafeRawBufferPointer, with value: UnsafeRawBufferPointer?,
                       old: (UnsafeRawBufferPointer?) throws -> Void) throws {
@@ -95,16 +111,18 @@ extension Store {
         }
         if let txn = try explicitWrite(database) { return try replace(txn) }
         if let cache {
-            if let table = cache.presenceTable(database.handleID, key) {  // a set: its values are empty
-                let present = try isPresent(cache, table, database, key)
-                try old(present ? UnsafeRawBufferPointer(start: nil, count: 0) : nil)
-                if value != nil || present { try bufferedWrite(database, key, value) }
-                return
+            return try lock.withLock {
+                revalidate(cache)
+                if let table = cache.presenceTable(database.handleID, key) {  // a set: its values are empty
+                    let present = try isPresent(cache, table, database, key)
+                    try old(present ? UnsafeRawBufferPointer(start: nil, count: 0) : nil)
+                    if value != nil || present { try bufferedWrite(cache, database, key, value) }
+                    return
+                }
+                let current = try cachedBytes(cache, database, key)
+                if let current { try current.withUnsafeBytes { try old($0) } } else { try old(nil) }
+                if value != nil || current != nil { try bufferedWrite(cache, database, key, value) }
             }
-            let current = try cachedBytes(database, key)
-            if let current { try current.withUnsafeBytes { try old($0) } } else { try old(nil) }
-            if value != nil || current != nil { try bufferedWrite(database, key, value) }
-            return
         }
         try write(flushing: database) { txn in try replace(txn) }
     }
@@ -121,11 +139,15 @@ extension Store {
     /// Removes every entry of the collection in `database`, and what the cache holds of it.
     @usableFromInline
     func clear(_ database: Database) throws {
-        try withWrite(database) { txn in try txn.clear(database) }
-        cache?.forget(database: database.handleID)
+        try withWrite(database) { txn in
+            try txn.clear(database)
+            // Inside the write, which holds the store's lock: no miss can bring an old entry back.
+            cache?.forget(database: database.handleID)
+        }
     }
 
     /// Commits the write buffer's changes of `database` only (before a transaction that uses it).
+    /// Under `lock`.
     @usableFromInline
     func flushPending(of database: Database) throws {
         if let cache { try cache.flush(environment, only: database.handleID) }
@@ -133,11 +155,21 @@ extension Store {
 
     // MARK: The pieces
 
+    /// Drops what the cache holds if another process committed since it was filled (see
+    /// ``StoreCache/revalidate(_:)``), and the queues' read-ahead with it. Under `lock`.
+    @inline(__always)
+    func revalidate(_ cache: StoreCache) {
+        guard _slowPath(cache.revalidate(environment)) else { return }
+        for (id, q) in queueBuffers where !q.hasChanges { dropQueueBuffer(id) }
+    }
+
     /// The current explicit write transaction, or `nil` outside one; throws inside a read.
     @inline(__always)
     private func explicitWrite(_ database: Database) throws -> Transaction? {
-        if currentRead != nil, currentWrite == nil { throw DiskCollectionsError.writeInsideRead }
-        return currentWrite
+        guard let txn = currentTransaction else { return nil }
+        if txn.isReadOnly { throw DiskCollectionsError.writeInsideRead }
+        try checkCancelled(txn)
+        return txn
     }
 
     @inline(__always)
@@ -156,12 +188,14 @@ extension Store {
         forgetCached(database, key)
     }
 
-    /// Runs `body`, a commit of changes the presence tables already know of, telling the cache.
+    /// Runs `body`, a commit of changes the presence tables already know of, telling the cache. Under `lock`.
     func ownCommit<R>(_ body: () throws -> R) rethrows -> R {
         guard let cache else { return try body() }
         return try cache.ownCommits(environment, body)
     }
 
+    /// Forgets what the cache holds of `key`, changed in the calling thread's write transaction (which
+    /// holds the store's lock).
     @inline(__always)
     func forgetCached(_ database: Database, _ key: UnsafeRawBufferPointer) {
         guard let cache else { return }
@@ -174,15 +208,16 @@ extension Store {
         cache.reads.remove(CacheKey(database: database.handleID, bytes: CachedBytes(key)))
     }
 
-    /// Buffers a put or delete; flushes when the buffer is over its share.
-    private func bufferedWrite(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws {
-        guard let cache else { return }
+    /// Buffers a put or delete; flushes when the buffer is over its share. Under `lock`.
+    private func bufferedWrite(_ cache: StoreCache, _ database: Database, _ key: UnsafeRawBufferPointer,
+                               _ value: UnsafeRawBufferPointer?) throws {
         guard !environment.options.readOnly else { throw DiskCollectionsError.readOnlyStore(path: path) }
         if let value, value.count > WriteBuffer.largestBufferedValue {
             // A large value would crowd the buffer out: write it now, after what is buffered.
             try flushBuffers()
             try ownCommit { try environment.write { txn in _ = try txn.put(database, key: key, value: value) } }
             forgetCached(database, key)
+            cache.epoch &+= 1
             return
         }
         cache.buffer(database.handleID, key, value)
@@ -190,22 +225,27 @@ extension Store {
         if cache.needsFlush { try flushBuffers() }
     }
 
-    /// The buffered, cached or stored bytes of `key`. A miss reads LMDB in the kept snapshot, which any
-    /// commit of this store ends first, and is remembered in the read cache.
-    private func cachedBytes(_ database: Database, _ key: UnsafeRawBufferPointer, rememberAbsence: Bool = true) throws -> CachedBytes? {
-        guard let cache else { return nil }
+    /// The buffered, cached or stored bytes of `key`. A miss reads LMDB in the kept snapshot (which any
+    /// commit of this store ends first) with the store's lock released, and is remembered in the read
+    /// cache unless the cache's epoch moved meanwhile. Under `lock`.
+    private func cachedBytes(_ cache: StoreCache, _ database: Database, _ key: UnsafeRawBufferPointer,
+                             rememberAbsence: Bool = true) throws -> CachedBytes? {
         let cacheKey = CacheKey(database: database.handleID, bytes: CachedBytes(key))
         try cache.countOperation(self)
         if let answer = cache.lookup(database.handleID, key, cacheKey) { return answer }
-        let value = try environment.readRecent { txn in try txn.get(database, key: key) { CachedBytes($0) } }
-        if value != nil || rememberAbsence { cache.reads.store(cacheKey, value) }
+        let epoch = cache.epoch
+        let value = try lock.withoutLock {
+            try environment.readRecent { txn in try txn.get(database, key: key) { CachedBytes($0) } }
+        }
+        if cache.epoch == epoch, value != nil || rememberAbsence { cache.reads.store(cacheKey, value) }
         return value
     }
 
     /// Whether `key` is in the set of `database`, whose presence table is `table`: the table (which,
-    /// while complete, answers "absent" too), then the write buffer, then LMDB in the kept snapshot. A
-    /// present key is added to the table; an absent one is not remembered (a search asks about a new
-    /// state once, then inserts it).
+    /// while complete, answers "absent" too), then the write buffer, then LMDB in the kept snapshot
+    /// (with the store's lock released). A present key is added to the table unless the cache's epoch
+    /// moved meanwhile; an absent one is not remembered (a search asks about a new state once, then
+    /// inserts it). Under `lock`.
     @inline(__always)
     private func isPresent(_ cache: StoreCache, _ table: PresenceTable, _ database: Database, _ key: UnsafeRawBufferPointer) throws -> Bool {
         try cache.countOperation(self)
@@ -220,8 +260,9 @@ extension Store {
             return buffered != nil
         }
         cache.statistics.misses += 1
-        let present = try environment.readRecent { txn in try txn.contains(database, key: key) }
-        if present {
+        let epoch = cache.epoch
+        let present = try lock.withoutLock { try environment.readRecent { txn in try txn.contains(database, key: key) } }
+        if present, cache.epoch == epoch {
             if table.isFull(word) { cache.presenceMisses += 1 }
             table.insert(word)
         }

@@ -7,7 +7,7 @@ import LMDB
 /// larger), so FIFO order holds: `popFirst` serves the read-ahead batch, then reads the next batch,
 /// and only when no committed item is left takes pending appends, which then never reach the disk.
 /// A flush deletes the popped items from the front and appends the pending ones with `MDB_APPEND`,
-/// in one write transaction. Not thread-safe: owned by its store.
+/// in one write transaction. Used under its store's lock.
 @usableFromInline final class QueueBuffer {
     let database: Database
     /// The sequence number the next append gets.
@@ -68,7 +68,13 @@ extension Store {
     /// The number of items in the queue in `database`.
     @usableFromInline
     func queueCount(_ database: Database) throws -> Int {
-        if cache != nil, currentWrite == nil, currentRead == nil { return try queueBuffer(database).count }
+        if let cache, currentTransaction == nil {
+            try checkCurrent(database)
+            return try lock.withLock {
+                revalidate(cache)
+                return try queueBuffer(database).count
+            }
+        }
         return try withRead(database) { txn in try txn.count(database) }
     }
 
@@ -76,13 +82,16 @@ extension Store {
     /// outside a transaction (no flush), else from the transaction.
     @usableFromInline
     func queueFirst<R>(_ database: Database, _ decode: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
-        if cache != nil, currentWrite == nil, currentRead == nil {
+        if let cache, currentTransaction == nil {
             try checkCurrent(database)
-            let q = try queueBuffer(database)
-            if q.aheadIndex == q.ahead.count, q.committedRemaining > 0 { try readAhead(q) }
-            if q.aheadIndex < q.ahead.count { return try q.ahead[q.aheadIndex].withUnsafeBytes(decode) }
-            guard q.pendingIndex < q.pendingEnds.count else { return nil }
-            return try q.pendingItem(q.pendingIndex).withUnsafeBytes(decode)
+            return try lock.withLock {
+                revalidate(cache)
+                let q = try queueBuffer(database)
+                if q.aheadIndex == q.ahead.count, q.committedRemaining > 0 { try readAhead(q) }
+                if q.aheadIndex < q.ahead.count { return try q.ahead[q.aheadIndex].withUnsafeBytes(decode) }
+                guard q.pendingIndex < q.pendingEnds.count else { return nil }
+                return try q.pendingItem(q.pendingIndex).withUnsafeBytes(decode)
+            }
         }
         return try withRead(database) { txn in
             try txn.withCursor(database) { cursor in try cursor.first().map { try decode($0.value) } }
@@ -94,7 +103,8 @@ extension Store {
     func queueAppend(_ database: Database, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         if cache != nil, currentWrite == nil {
             if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
-            return try body { try bufferedAppend(database, $0) }
+            // The whole batch under the store's lock: its items stay together, in order.
+            return try lock.withLock { try body { try bufferedAppend(database, $0) } }
         }
         try withWrite(database) { txn in
             try txn.withCursor(database) { cursor in
@@ -112,14 +122,17 @@ extension Store {
     /// in a transaction of its own nothing is.
     @usableFromInline
     func queuePop(_ database: Database, maximum: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        if cache != nil, currentWrite == nil {
+        if let cache, currentWrite == nil {
             if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
-            var popped = 0
-            while popped < maximum, let bytes = try bufferedPopFirst(database) {
-                try bytes.withUnsafeBytes { try body($0) }
-                popped += 1
+            // Under the store's lock: two threads never pop the same item. (`body` only decodes.)
+            return try lock.withLock {
+                revalidate(cache)
+                var popped = 0
+                while popped < maximum, let bytes = try bufferedPopFirst(database) {
+                    try bytes.withUnsafeBytes { try body($0) }
+                    popped += 1
+                }
             }
-            return
         }
         try withWrite(database) { txn in
             try txn.withCursor(database) { cursor in
@@ -135,7 +148,7 @@ extension Store {
         }
     }
 
-    /// The buffered state of the queue in `database`, loaded on first use.
+    /// The buffered state of the queue in `database`, loaded on first use. Under `lock`.
     func queueBuffer(_ database: Database) throws -> QueueBuffer {
         if let q = queueBuffers[database.handleID] { return q }
         try checkCurrent(database)

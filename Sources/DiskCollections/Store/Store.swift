@@ -1,4 +1,5 @@
 import Foundation
+import Dispatch
 import LMDB
 
 /// One LMDB environment holding any number of named, typed collections.
@@ -24,20 +25,53 @@ import LMDB
 /// (``flush()``, ``checkpoint()``, ``close()``, any transaction or scan, or the buffer filling up): a
 /// crash of the process loses what was buffered since. See docs/collections.md, "What survives a crash".
 ///
-/// **Threads.** A `Store` and its collections are not `Sendable`: use them from one thread or task at
-/// a time; the compiler enforces it.
-public final class Store {
+/// **Threads.** A `Store` and its collections are `Sendable`. ``read(_:)`` closures on any number of
+/// threads run at once, each in a snapshot of its own, also while another thread writes; writes take
+/// turns. Point operations outside transactions share the store's cache under one lock, a cache miss
+/// reading LMDB with the lock released. See docs/concurrency.md.
+public final class Store: @unchecked Sendable {
+    // Sendable, proved member by member: `path`, `environment` (itself Sendable), `catalog` and `cache`
+    // are `let`s; what `cache` holds and `queueBuffers` are read and written only under `lock`; the
+    // transaction a collection joins is the calling thread's own (Environment.currentTransaction).
     /// The store's directory.
     public let path: String
     /// The environment underneath.
     @usableFromInline let environment: Environment
     let catalog: Database
-    @exclusivity(unchecked) @usableFromInline var currentWrite: Transaction?
-    @exclusivity(unchecked) @usableFromInline var currentRead: Transaction?
+    /// Guards the shared state: `cache` (read cache, write buffer, presence tables, governor) and
+    /// `queueBuffers`. Taken before LMDB's writer lock, never after it: a write transaction of the
+    /// store holds it for its whole length (docs/concurrency.md).
+    @usableFromInline let lock: StoreLock
+    /// The thread of `async` writes: one at a time, as LMDB allows.
+    let writerQueue: DispatchQueue
+    /// The threads of `async` reads and of scans' batches: any number at once.
+    let readerQueue: DispatchQueue
     /// The cache of point operations and the memory governor, or `nil` with ``CacheBudget/disabled``.
+    /// Used under `lock`.
     @usableFromInline let cache: StoreCache?
-    /// The buffered state of each queue used outside transactions, by database handle.
+    /// The buffered state of each queue used outside transactions, by database handle. Under `lock`.
     @exclusivity(unchecked) @usableFromInline var queueBuffers: [UInt32: QueueBuffer] = [:]
+
+    /// The ``Transaction/tag`` of the transactions collections join: those of ``read(_:)`` and ``write(_:)``.
+    @usableFromInline static let joinableTag = 0x5D1C
+
+    /// The store's transaction running on the calling thread (``read(_:)`` or ``write(_:)``), if any.
+    @inlinable var currentTransaction: Transaction? {
+        guard let txn = environment.currentTransaction, txn.tag == Store.joinableTag else { return nil }
+        return txn
+    }
+
+    /// The write transaction of ``write(_:)`` running on the calling thread, if any.
+    @inlinable var currentWrite: Transaction? {
+        guard let txn = currentTransaction, !txn.isReadOnly else { return nil }
+        return txn
+    }
+
+    /// The read transaction of ``read(_:)`` running on the calling thread, if any.
+    @inlinable var currentRead: Transaction? {
+        guard let txn = currentTransaction, txn.isReadOnly else { return nil }
+        return txn
+    }
 
     /// The name of the database that records each collection's kind and types.
     public static let catalogName = "__diskcollections_catalog"
@@ -71,6 +105,9 @@ public final class Store {
         if case .disabled = cacheBudget { cache = nil } else { cache = StoreCache(mode: cacheBudget) }
         environment = try Environment(path: path, options: .init(
             maximumDatabases: maximumCollections + 1, durability: durability, readOnly: readOnly))
+        lock = StoreLock(environment: environment)
+        writerQueue = DispatchQueue(label: "DiskCollections.write")
+        readerQueue = DispatchQueue(label: "DiskCollections.read", attributes: .concurrent)
         if readOnly {
             catalog = try environment.read { txn in
                 try txn.openDatabase(Store.catalogName, create: false) ?? txn.openDatabase(nil)!
@@ -94,12 +131,13 @@ public final class Store {
     /// snapshot that cache misses keep between calls (see docs/collections.md#reads-outside-a-transaction):
     /// call it when the program goes idle, so that writers in other processes can reuse freed pages.
     public func flush() throws {
-        guard currentWrite == nil, currentRead == nil else { return }
-        try flushBuffers()
+        guard currentTransaction == nil else { return }
+        try lock.withLock { try flushBuffers() }
         environment.releaseHeldReader()
     }
 
-    /// Commits the write buffer and the queues' buffered appends and pops.
+    /// Commits the write buffer and the queues' buffered appends and pops. Under `lock`.
+    @usableFromInline
     func flushBuffers() throws {
         let flushes = cache?.statistics.flushes
         if let cache { try cache.flush(environment) }
@@ -122,11 +160,11 @@ public final class Store {
     /// ``DiskCollectionsError/writeInsideRead``: use ``write(_:)`` for a block that reads and writes.
     @discardableResult
     public func read<R>(_ body: () throws -> R) throws -> R {
-        if currentWrite != nil || currentRead != nil { return try body() }
+        if currentTransaction != nil { return try body() }
         try flush()
+        // No store lock: any number of threads read at once, each in a snapshot of its own.
         return try environment.read { txn in
-            currentRead = txn
-            defer { currentRead = nil }
+            txn.tag = Store.joinableTag
             return try body()
         }
     }
@@ -149,24 +187,29 @@ public final class Store {
     /// read-only store, and commits the buffered changes first (of `database` only, or all of them).
     @inlinable @inline(__always)
     func write<R>(flushing database: Database?, _ body: (Transaction) throws -> R) throws -> R {
-        if let txn = currentWrite { return try body(txn) }
+        if let txn = currentWrite { try checkCancelled(txn); return try body(txn) }
         if currentRead != nil { throw DiskCollectionsError.writeInsideRead }
         if environment.options.readOnly { throw DiskCollectionsError.readOnlyStore(path: path) }
-        if let database {
-            if cache != nil { try flushPending(of: database) }
-        } else {
-            try flush()
-        }
-        return try environment.write { txn in
-            currentWrite = txn
-            defer { currentWrite = nil }
-            return try body(txn)
+        // The store lock, then LMDB's writer lock: a write holds the shared state for its length.
+        return try lock.withLock {
+            if let database {
+                if cache != nil { try flushPending(of: database) }
+            } else {
+                try flushBuffers()
+                environment.releaseHeldReader()
+            }
+            // Cache misses that read LMDB meanwhile must not remember what this write changes.
+            defer { cache?.epoch &+= 1 }
+            return try environment.write { txn in
+                txn.tag = Store.joinableTag
+                return try body(txn)
+            }
         }
     }
 
     @inlinable @inline(__always)
     func withRead<R>(_ body: (Transaction) throws -> R) throws -> R {
-        if let txn = currentWrite ?? currentRead { return try body(txn) }
+        if let txn = currentTransaction { try checkCancelled(txn); return try body(txn) }
         if cache != nil { try flush() }
         return try environment.read(body)
     }
@@ -176,20 +219,28 @@ public final class Store {
     @inlinable @inline(__always)
     func withWrite<R>(_ database: Database, _ body: (Transaction) throws -> R) throws -> R {
         try checkCurrent(database)
-        // A queue's buffered state is committed first, and forgotten: this write may change the queue.
-        if !queueBuffers.isEmpty { try settleQueue(database, forget: true) }
-        // Only this collection's buffered writes must be committed first; the others wait.
-        return try write(flushing: database, body)
+        // (Inside a write this thread holds the lock already.)
+        return try lock.withLock {
+            // A queue's buffered state is committed first, and forgotten: this write may change the queue.
+            if !queueBuffers.isEmpty { try settleQueue(database, forget: true) }
+            // Only this collection's buffered writes must be committed first; the others wait.
+            return try write(flushing: database, body)
+        }
     }
 
     /// ``withRead(_:)`` for the operations of the collection in `database`.
     @inlinable @inline(__always)
     func withRead<R>(_ database: Database, _ body: (Transaction) throws -> R) throws -> R {
         try checkCurrent(database)
-        if let txn = currentWrite ?? currentRead { return try body(txn) }
-        if !queueBuffers.isEmpty { try settleQueue(database, forget: false) }
-        // A read sees this collection's buffered writes once they are committed; the others wait.
-        if cache != nil { try flushPending(of: database) }
+        if let txn = currentTransaction { try checkCancelled(txn); return try body(txn) }
+        if cache != nil {
+            try lock.withLock {
+                if !queueBuffers.isEmpty { try settleQueue(database, forget: false) }
+                // A read sees this collection's buffered writes once they are committed; the others wait.
+                try flushPending(of: database)
+            }
+        }
+        // No store lock while reading: other threads go on.
         return try environment.read(body)
     }
 
