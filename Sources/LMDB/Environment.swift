@@ -114,7 +114,7 @@ public final class Environment: @unchecked Sendable {
     // (nesting, its kept snapshot) lives in a ``ThreadState`` reached through `threadKey`.
     @usableFromInline let handle: OpaquePointer
     @usableFromInline let isOpenFlag = Atomic<Bool>(true)
-    @usableFromInline let gate = TransactionGate()
+    @usableFromInline let gate: TransactionGate
     let writer = Lock()
     /// Reset read transactions for reuse (`mdb_txn_renew` is cheaper than a begin), guarded by `sparesLock`.
     private var spares: [OpaquePointer] = []
@@ -158,6 +158,7 @@ public final class Environment: @unchecked Sendable {
         ForkWatch.install()
         self.forkGeneration = ForkWatch.generation.load(ordering: .relaxed)
         registry = ThreadRegistry()
+        gate = TransactionGate(registry: registry)
         threadKey = ThreadLocalKey(destructor: { pointer in
             guard let pointer else { return }
             Unmanaged<ThreadState>.fromOpaque(pointer).takeRetainedValue().threadExited()
@@ -503,7 +504,10 @@ public final class Environment: @unchecked Sendable {
             throw LMDBError(code: .usedAfterFork, operation: "begin transaction on \(path)",
                             detail: "this Environment was opened in process before fork()")
         }
-        if let spare = sparesLock.withLock({ spares.popLast() }) {
+        // The thread's own spare first (no lock other threads use), then the shared pool.
+        let own = state.spare
+        state.spare = nil
+        if let spare = own ?? sparesLock.withLock({ spares.popLast() }) {
             let rc = mdb_txn_renew(spare)
             if rc == 0 { return Transaction(handle: spare, environment: self, readOnly: true) }
             mdb_txn_abort(spare)
@@ -580,6 +584,8 @@ public final class Environment: @unchecked Sendable {
         }
         guard let h = txn.invalidate() else { return }
         mdb_txn_reset(h)
+        let state = threadState()
+        if state.spare == nil { state.spare = h; return }
         let overflow: OpaquePointer? = sparesLock.withLock {
             guard spares.count < 64 else { return h }
             spares.append(h)
@@ -762,6 +768,9 @@ extension Environment {
 @usableFromInline
 final class ThreadState {
     @usableFromInline var gateDepth = 0
+    /// Whether this thread is on the gate's shared side (``TransactionGate``); the one member other
+    /// threads read while it runs.
+    @usableFromInline let active = Atomic<Bool>(false)
     @usableFromInline var writing = false
     @usableFromInline var held: Transaction? {
         didSet { if let held, oldValue == nil { registry.keep(self, held) } }
@@ -771,6 +780,8 @@ final class ThreadState {
     @usableFromInline var heldInUse = false
     /// The innermost transaction whose read or write closure runs on this thread.
     @usableFromInline var current: Transaction?
+    /// A reset read transaction handle for this thread's next read (ended at thread exit and close).
+    var spare: OpaquePointer?
     let registry: ThreadRegistry
 
     init(registry: ThreadRegistry) { self.registry = registry }
@@ -783,12 +794,17 @@ final class ThreadState {
 final class ThreadRegistry: @unchecked Sendable {
     // Sendable: every member is guarded by `lock`.
     private let lock = Lock()
-    private var states: Set<ObjectIdentifier> = []
+    private var threads: [ObjectIdentifier: ThreadState] = [:]
+    /// In a child forked after the environment opened, the handles are the parent's: never touched.
+    private let forkGeneration = ForkWatch.generation.load(ordering: .relaxed)
     /// Kept snapshots' raw handles, by thread state.
     private var kept: [ObjectIdentifier: OpaquePointer] = [:]
     private var closed = false
 
-    func add(_ state: ThreadState) { lock.withLock { _ = states.insert(ObjectIdentifier(state)) } }
+    func add(_ state: ThreadState) { lock.withLock { threads[ObjectIdentifier(state)] = state } }
+
+    /// The states of the threads that used the environment and have not exited.
+    func states() -> [ThreadState] { lock.withLock { Array(threads.values) } }
 
     func keep(_ state: ThreadState, _ txn: Transaction) {
         guard let h = txn._handle else { return }
@@ -811,8 +827,12 @@ final class ThreadRegistry: @unchecked Sendable {
         lock.withLock {
             closed = true
             for h in kept.values { end(h) }
+            for state in threads.values {
+                if let h = state.spare { end(h) }
+                state.spare = nil
+            }
             kept = [:]
-            states = []
+            threads = [:]
         }
     }
 
@@ -820,11 +840,14 @@ final class ThreadRegistry: @unchecked Sendable {
         let id = ObjectIdentifier(state)
         // Under the lock, so that close() cannot free the environment in the middle of the abort.
         lock.withLock {
-            states.remove(id)
-            if !closed, let h = kept.removeValue(forKey: id) {
+            threads[id] = nil
+            let forked = ForkWatch.generation.load(ordering: .relaxed) != forkGeneration
+            if !closed, let h = kept.removeValue(forKey: id), !forked {
                 _ = state.held?.invalidate()
                 mdb_txn_abort(h)  // a parked read transaction: no page of it is in use
             }
+            if !closed, !forked, let h = state.spare { mdb_txn_abort(h) }
+            state.spare = nil
         }
         state.held = nil
     }

@@ -35,23 +35,31 @@ final class Lock: @unchecked Sendable {
 
 /// The gate between transactions and changes to the environment itself: a transaction's body runs
 /// on the shared side, map growth (`mdb_env_set_mapsize` remaps the file, so no thread may hold a page
-/// pointer) and close run on the exclusive side. Writer-preferring, so a waiting grower is not starved
-/// by a stream of readers; a thread's nested transactions (a read inside a write) share one hold,
-/// counted in its ``ThreadState``, since a second shared request behind a waiting writer would block.
+/// pointer) and close run on the exclusive side. A thread's nested transactions (a read inside a
+/// write) share one hold, counted in its ``ThreadState``.
+///
+/// The shared side writes only the thread's own flag (``ThreadState/active``): no cache line is shared
+/// between readers, so they scale with cores (a pthread rwlock's reader count is one line every reader
+/// writes, twice a transaction). The exclusive side announces itself (`pending`), then waits for every
+/// thread's flag to clear; a thread that finds it announced steps back and waits on `rwlock`, which
+/// the exclusive side holds meanwhile. Both sides store, then load the other's word, sequentially
+/// consistent: at least one sees the other (Dekker). Waiting growers are preferred: once announced,
+/// no new body starts.
 @usableFromInline
 final class TransactionGate: @unchecked Sendable {
-    // Sendable: the pthread rwlock is the synchronisation; its storage is allocated once, never moved.
+    // Sendable: the flags are atomics, `rwlock` a pthread rwlock allocated once; the registry has a lock.
     private let rwlock: UnsafeMutablePointer<pthread_rwlock_t>
-    /// Threads waiting for the exclusive side (to remap or close).
+    /// Set while a thread takes or holds the exclusive side.
+    @usableFromInline let pending = Atomic<Bool>(false)
+    /// Threads waiting for the exclusive side (to remap or close), until they hold it.
     let exclusiveWaiters = Atomic<Int>(0)
+    /// The threads whose flags the exclusive side waits for.
+    private let registry: ThreadRegistry
 
-    init() {
+    init(registry: ThreadRegistry) {
+        self.registry = registry
         rwlock = .allocate(capacity: 1)
-        var attr = pthread_rwlockattr_t()
-        pthread_rwlockattr_init(&attr)
-        pthread_rwlockattr_setkind_np(&attr, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
-        pthread_rwlock_init(rwlock, &attr)
-        pthread_rwlockattr_destroy(&attr)
+        pthread_rwlock_init(rwlock, nil)
     }
 
     deinit {
@@ -63,14 +71,28 @@ final class TransactionGate: @unchecked Sendable {
     /// bodies only count).
     @usableFromInline @inline(__always)
     func enterShared(_ state: ThreadState) {
-        if state.gateDepth == 0 { pthread_rwlock_rdlock(rwlock) }
+        if state.gateDepth == 0 {
+            state.active.store(true, ordering: .sequentiallyConsistent)
+            if _slowPath(pending.load(ordering: .sequentiallyConsistent)) { waitForExclusive(state) }
+        }
         state.gateDepth += 1
     }
 
     @usableFromInline @inline(__always)
     func leaveShared(_ state: ThreadState) {
         state.gateDepth -= 1
-        if state.gateDepth == 0 { pthread_rwlock_unlock(rwlock) }
+        if state.gateDepth == 0 { state.active.store(false, ordering: .releasing) }
+    }
+
+    /// An exclusive side is announced: step back until it is done, then enter.
+    @usableFromInline @inline(never)
+    func waitForExclusive(_ state: ThreadState) {
+        while pending.load(ordering: .sequentiallyConsistent) {
+            state.active.store(false, ordering: .sequentiallyConsistent)
+            pthread_rwlock_rdlock(rwlock)  // held by the exclusive side until it is done
+            pthread_rwlock_unlock(rwlock)
+            state.active.store(true, ordering: .sequentiallyConsistent)
+        }
     }
 
     /// Runs `body` with no transaction body running on any thread. The caller's thread must hold no
@@ -78,8 +100,20 @@ final class TransactionGate: @unchecked Sendable {
     func exclusive<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         exclusiveWaiters.add(1, ordering: .relaxed)
         pthread_rwlock_wrlock(rwlock)
+        pending.store(true, ordering: .sequentiallyConsistent)
+        for state in registry.states() {
+            var spins = 0
+            while state.active.load(ordering: .sequentiallyConsistent) {
+                spins += 1
+                if spins < 64 { continue }
+                if spins < 1024 { sched_yield() } else { usleep(50) }
+            }
+        }
         exclusiveWaiters.subtract(1, ordering: .relaxed)
-        defer { pthread_rwlock_unlock(rwlock) }
+        defer {
+            pending.store(false, ordering: .sequentiallyConsistent)
+            pthread_rwlock_unlock(rwlock)
+        }
         return try body()
     }
 }

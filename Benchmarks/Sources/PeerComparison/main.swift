@@ -24,7 +24,7 @@ struct XorShift {
     }
 }
 
-func now() -> Double {
+@Sendable func now() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
@@ -149,6 +149,10 @@ case "search-heap", "search-obvious":
     let metric: PocketCube.Metric = n == 1 ? .quarterTurn : .halfTurn
     print(String(decoding: try encoder.encode(try runObviousSearch(String(implementation.dropFirst(7)), metric: metric)), as: UTF8.self))
     exit(0)
+case "concurrent-gets":
+    print(String(decoding: try encoder.encode(try runScaling()), as: UTF8.self)); exit(0)
+case "async-responsiveness":
+    print(String(decoding: try encoder.encode(try runResponsiveness()), as: UTF8.self)); exit(0)
 case "cache-zipf":
     print(String(decoding: try encoder.encode(try runZipf()), as: UTF8.self)); exit(0)
 case "cache-put":
