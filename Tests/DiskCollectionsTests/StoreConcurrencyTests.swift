@@ -82,6 +82,58 @@ import TestSupport
         #expect(try Self.keys.allSatisfy { try counters[$0] == last }, "the buffered writer's last pass is whole")
     }
 
+    /// Point reads of a map through the cache skip the store's lock while nothing is buffered or being
+    /// written (the read cache's shards). Six threads read a map in a loop while one commits rounds,
+    /// in turn by explicit transactions and by buffered writes it then flushes, pausing between
+    /// rounds so that the lock-free reads and their misses run. No key goes back on a reader's
+    /// thread; the writer reads each round back through the cache after its commit (a miss that read
+    /// LMDB during the change must not have left the old value behind); every key reads the last
+    /// round at the end.
+    @Test func lockFreeCacheReadsNeverKeepAnOldValue() throws {
+        let dir = TemporaryDirectory("store")
+        let store = try Store(at: dir.path, durability: .noSync)
+        defer { store.close() }
+        let map = try store.map("m", key: UInt64.self, value: UInt64.self)
+        let keys = Array(0..<256 as Range<UInt64>)
+        try store.write { for k in keys { try map.setValue(0, forKey: k) } }
+        let done = Atomic<Bool>(false)
+        let failures = Locked<[String]>([])
+        @Sendable func fail(_ message: String) { failures.withLock { if $0.count < 10 { $0.append(message) } } }
+        onThreads(7) { thread in
+            do {
+                if thread == 0 {
+                    defer { done.store(true, ordering: .releasing) }
+                    for round in 1...200 as ClosedRange<UInt64> {
+                        if round % 2 == 0 {
+                            try store.write { for k in keys { try map.setValue(round, forKey: k) } }
+                        } else {
+                            for k in keys { try map.setValue(round, forKey: k) }
+                            try store.flush()
+                        }
+                        for k in keys where try map[k] != round {
+                            return fail("round \(round): key \(k) reads \(String(describing: try map[k])) after the commit")
+                        }
+                        usleep(200)
+                    }
+                    return
+                }
+                var last = [UInt64](repeating: 0, count: keys.count)
+                while !done.load(ordering: .acquiring) {
+                    for (i, k) in keys.enumerated() {
+                        guard let v = try map[k] else { return fail("thread \(thread): key \(k) absent") }
+                        if v < last[i] { return fail("thread \(thread): key \(k) went from \(last[i]) to \(v)") }
+                        last[i] = v
+                    }
+                }
+            } catch {
+                fail("thread \(thread): \(error)")
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        #expect(try keys.allSatisfy { try map[$0] == 200 })
+        #expect(store.statistics.hits > 0)
+    }
+
     /// Threads that insert into one set and append to one queue outside transactions (the buffered
     /// path, under the store's lock) lose nothing and duplicate nothing.
     @Test func concurrentInsertsAndAppendsLoseNothing() throws {

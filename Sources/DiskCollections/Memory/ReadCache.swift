@@ -1,4 +1,5 @@
 import DequeModule
+import Synchronization
 
 /// A byte-weighted S3-FIFO cache of point lookups: key → value, or "known absent".
 ///
@@ -42,14 +43,20 @@ struct ReadCache: ~Copyable {
     private(set) var capacity: Int
     private(set) var evictions = 0
 
-    init(capacity: Int) { self.capacity = capacity }
+    /// The fewest evicted keys the ghost remembers, however few entries the cache holds.
+    private let ghostFloor: Int
+
+    init(capacity: Int, ghostFloor: Int = 1024) {
+        self.capacity = capacity
+        self.ghostFloor = ghostFloor
+    }
 
     static func weight(_ slot: OpenTable.Slot) -> Int { entryOverhead + (slot.spill.map { 32 + $0.count } ?? 0) }
 
     /// The cached answer for `key`: `.some(value)`, `.some(nil)` for known absent, `nil` for a miss.
     @inline(__always)
-    func lookup(_ key: CacheKey) -> CachedBytes?? {
-        guard let slot = table.find(key) else { return nil }
+    func lookup(_ key: CacheKey, tag: UInt64) -> CachedBytes?? {
+        guard let slot = table.find(key, tag: tag) else { return nil }
         if slot.pointee.frequency < 3 { slot.pointee.frequency += 1 }
         return .some(slot.pointee.value)
     }
@@ -114,7 +121,7 @@ struct ReadCache: ~Copyable {
         table.rehash(minimumCapacity: table.count)
         small = Deque(small.filter { table.find(tag: $0.tag, generation: $0.generation) != nil })
         main = Deque(main.filter { table.find(tag: $0.tag, generation: $0.generation) != nil })
-        let keep = min(ghost.count, max(1024, table.count))
+        let keep = min(ghost.count, max(ghostFloor, table.count))
         ghost = Deque(ghost.suffix(keep))
         ghostSet = Set(ghost)
     }
@@ -141,7 +148,7 @@ struct ReadCache: ~Copyable {
                     evictions += 1
                     ghost.append(item.tag)
                     ghostSet.insert(item.tag)
-                    while ghost.count > max(1024, table.count) { ghostSet.remove(ghost.removeFirst()) }
+                    while ghost.count > max(ghostFloor, table.count) { ghostSet.remove(ghost.removeFirst()) }
                 }
             } else {
                 guard let item = main.popFirst() else { break }
@@ -157,6 +164,116 @@ struct ReadCache: ~Copyable {
             }
         }
     }
+}
+
+/// One shard of the read cache: an S3-FIFO of its own and its counters, all used only under its lock.
+final class ReadShard: @unchecked Sendable {
+    // Sendable: every member but `lock` is read and written only under `lock`.
+    let lock = ShardLock()
+    @exclusivity(unchecked) var cache: ReadCache
+    @exclusivity(unchecked) var hits = 0
+    @exclusivity(unchecked) var misses = 0
+    /// Lookups, for the governor's ticks (see ``StoreCache/countOperation(_:)``).
+    @exclusivity(unchecked) var operations = 0
+    /// Keeps the next shard's counters, written on every lookup, off this one's cache lines.
+    private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+
+    init(capacity: Int, ghostFloor: Int) { cache = ReadCache(capacity: capacity, ghostFloor: ghostFloor) }
+
+    deinit { lock.destroy() }
+}
+
+/// The read cache, split by the key's hash into shards, each an S3-FIFO of its own with an equal
+/// share of the budget, behind a lock of its own (``ShardLock``): threads reading different keys do
+/// not wait for each other or pass one lock's cache line back and forth (docs/concurrency.md).
+/// Locks: a shard's lock may be taken with the store's lock held, never the other way round.
+final class ReadShards: @unchecked Sendable {
+    // Sendable: `shards` never changes after init; each shard guards its own state.
+    static let count = 64
+    let shards: [ReadShard]
+    /// The shards, unretained (``shards`` owns them): reaching one retains nothing, so threads do
+    /// not write a shared reference count on every lookup.
+    let base: UnsafeMutablePointer<Unmanaged<ReadShard>>
+    /// False until a shard first stores an answer: until then (a store that only writes) forgetting
+    /// a key skips the shards' locks. Set before a store's validity check, read after the epoch moved (both
+    /// sequentially consistent): a store either sees the epoch moved or its key is seen here.
+    private let mayHoldEntries = Atomic<Bool>(false)
+
+    init(capacity: Int) {
+        shards = (0..<Self.count).map { _ in ReadShard(capacity: capacity / Self.count, ghostFloor: 1024 / Self.count) }
+        base = .allocate(capacity: Self.count)
+        for (i, shard) in shards.enumerated() { (base + i).initialize(to: .passUnretained(shard)) }
+    }
+
+    deinit { base.deallocate() }
+
+    /// Runs `body` with the shard of a key whose ``OpenTable/tag(_:)`` is `tag` (bits 57 to 62: bit 63
+    /// is always set, and the tables use the low ones), without retaining it. `base` is ``base``.
+    @inline(__always)
+    static func withShard<R>(_ base: UnsafeMutablePointer<Unmanaged<ReadShard>>, _ tag: UInt64,
+                             _ body: (ReadShard) throws -> R) rethrows -> R {
+        try base[Int(truncatingIfNeeded: tag >> 57) & (count - 1)]._withUnsafeGuaranteedRef(body)
+    }
+
+    /// The cached answer for `key`: `.some(value)`, `.some(nil)` for known absent, `nil` for a miss;
+    /// counts a hit or a miss.
+    @inline(__always)
+    func lookup(_ key: CacheKey) -> CachedBytes?? {
+        let tag = OpenTable.tag(key)
+        return Self.withShard(base, tag) { shard in
+            shard.lock.withLock {
+                let answer = shard.cache.lookup(key, tag: tag)
+                if answer != nil { shard.hits &+= 1 } else { shard.misses &+= 1 }
+                return answer
+            }
+        }
+    }
+
+    /// Records what LMDB said about `key` if `stillValid()`, asked under the shard's lock (the epoch
+    /// check of a miss read with no lock held: whoever changes the cache's contents moves the epoch
+    /// before it touches a shard).
+    func store(_ key: CacheKey, _ value: CachedBytes?, if stillValid: () -> Bool) {
+        let tag = OpenTable.tag(key)
+        // Loaded first: a store on every miss would pass the flag's cache line between the cores.
+        if _slowPath(!mayHoldEntries.load(ordering: .sequentiallyConsistent)) {
+            mayHoldEntries.store(true, ordering: .sequentiallyConsistent)
+        }
+        Self.withShard(base, tag) { shard in shard.lock.withLock { if stillValid() { shard.cache.store(key, value) } } }
+    }
+
+    /// Forgets `key`. Call after moving the epoch.
+    @inline(__always)
+    func remove(_ key: CacheKey) {
+        guard mayHoldEntries.load(ordering: .sequentiallyConsistent) else { return }
+        Self.withShard(base, OpenTable.tag(key)) { shard in shard.lock.withLock { shard.cache.remove(key) } }
+    }
+
+    /// Forgets every key (another process committed: any of them may be stale).
+    func removeAll() {
+        for s in shards { s.lock.withLock { s.cache.removeAll() } }
+    }
+
+    /// Forgets every key of `database`.
+    func remove(database: UInt32) { for s in shards { s.lock.withLock { s.cache.remove(database: database) } } }
+
+    /// Evicts until at most `limit` bytes are held, and keeps to it.
+    func evict(to limit: Int) {
+        let share = max(0, limit) / Self.count
+        for s in shards { s.lock.withLock { s.cache.evict(to: share) } }
+    }
+
+    private func sum(_ value: (ReadShard) -> Int) -> Int {
+        var total = 0
+        for s in shards { total += s.lock.withLock { value(s) } }
+        return total
+    }
+
+    var bytes: Int { sum { $0.cache.bytes } }
+    var count: Int { sum { $0.cache.table.count } }
+    var evictions: Int { sum { $0.cache.evictions } }
+    var ghostHits: Int { sum { $0.cache.ghostHits } }
+    var hits: Int { sum { $0.hits } }
+    var misses: Int { sum { $0.misses } }
 }
 
 /// An open-addressing hash table of cache entries, one 64-byte slot each: the hash, the key and the
@@ -251,7 +368,13 @@ struct OpenTable: ~Copyable {
     @inline(__always)
     func find(_ key: CacheKey) -> UnsafeMutablePointer<Slot>? {
         guard count > 0 else { return nil }
-        let t = Self.tag(key)
+        return find(key, tag: Self.tag(key))
+    }
+
+    /// The slot holding `key`, whose ``tag(_:)`` is `t`.
+    @inline(__always)
+    func find(_ key: CacheKey, tag t: UInt64) -> UnsafeMutablePointer<Slot>? {
+        guard count > 0 else { return nil }
         var i = Int(truncatingIfNeeded: t) & mask
         while true {
             let s = slots[i].tag

@@ -1,6 +1,7 @@
 import Foundation
 import LMDB
 import Logging
+import Synchronization
 
 /// Counters and gauges of a store's cache and memory, as ``Store/statistics`` reports them.
 public struct StoreStatistics: Sendable, Hashable, Codable {
@@ -80,7 +81,10 @@ public struct FileStatistics: Sendable, Hashable, Codable {
 /// that sizes them. Used only for operations outside an explicit `store.read { }` / `store.write { }`.
 @usableFromInline
 final class StoreCache {
-    @exclusivity(unchecked) var reads: ReadCache
+    /// The read cache, in shards with locks of their own (``ReadShards``).
+    let reads: ReadShards
+    /// ``ReadShards/base``: the shards, reached without a retain.
+    let shardBase: UnsafeMutablePointer<Unmanaged<ReadShard>>
     /// Pending writes and deletes.
     let pending = WriteBuffer()
     /// Per database handle, the presence table of a set of fixed-width keys (``PresenceTable``); such
@@ -108,10 +112,27 @@ final class StoreCache {
     /// store's lock released cannot see (a buffered write, a flush, a write transaction, a collection
     /// forgotten, another process's commit): a miss remembers its answer only if the epoch did not
     /// move while it read.
-    @usableFromInline var epoch = 0
+    ///
+    /// Moved before the change touches the read cache (and after a commit): a miss checks it under its
+    /// shard's lock as it stores its answer, so it either sees the epoch moved or its answer is
+    /// forgotten by the change.
+    @usableFromInline let epochCounter = Atomic<Int>(0)
+    @usableFromInline var epoch: Int { epochCounter.load(ordering: .sequentiallyConsistent) }
+    @usableFromInline func moveEpoch() { epochCounter.add(1, ordering: .sequentiallyConsistent) }
+    /// Zero while a map's read may skip the store's lock (``Store/fastCachedBytes``): nothing is in
+    /// the write buffer and no write of this store is in progress. Changed under the store's lock:
+    /// made nonzero before the epoch moves for a change, zero again after the last move.
+    let unsettled = Atomic<Int>(0)
+    /// Write transactions and direct commits in progress (``changing(_:)``). Under the store's lock.
+    private var changes = 0
+    /// Database handles whose sets keep a presence table, one bit each (reads of them take the
+    /// store's lock); handles past the words' end are taken to have one.
+    private let presenceBits: UnsafeMutablePointer<Atomic<UInt64>>
+    private let presenceWords = 4
     /// The environment's count of other processes' commits (``Environment/externalCommits()``) the
     /// cache's contents were read under.
-    private var externalSeen = -1
+    private let externalSeenCounter = Atomic<Int>(-1)
+    var externalSeen: Int { externalSeenCounter.load(ordering: .acquiring) }
 
     init(mode: CacheBudget) {
         self.mode = mode
@@ -130,11 +151,49 @@ final class StoreCache {
             governor.fix(budget: min(governor.desiredBudget(sample), governor.policy.startingBudget))
         }
         self.governor = governor
-        reads = ReadCache(capacity: governor.budget)
+        reads = ReadShards(capacity: governor.budget)
+        shardBase = reads.base
+        presenceBits = .allocate(capacity: presenceWords)
+        for i in 0..<presenceWords { (presenceBits + i).initialize(to: Atomic<UInt64>(0)) }
         statistics.budget = governor.budget
         statistics.memoryLimit = limit.bytes
         statistics.memoryLimitSource = limit.source
         lastTick = Self.now()
+    }
+
+    deinit {
+        presenceBits.deinitialize(count: presenceWords)
+        presenceBits.deallocate()
+    }
+
+    /// Whether the set in `database` may keep a presence table. Without the store's lock.
+    @inline(__always)
+    func mayKeepPresence(_ database: UInt32) -> Bool {
+        let word = Int(database >> 6)
+        guard word < presenceWords else { return true }
+        return presenceBits[word].load(ordering: .acquiring) & (1 << UInt64(database & 63)) != 0
+    }
+
+    /// Sets ``unsettled`` from the write buffer and the changes in progress. Under the store's lock,
+    /// after the epoch's last move for a change.
+    func settle() {
+        unsettled.store(pending.isEmpty && changes == 0 ? 0 : 1, ordering: .sequentiallyConsistent)
+    }
+
+    /// Runs `body`, a change of LMDB that does not go through the write buffer (a write transaction,
+    /// a flush, a large value written at once): reads that skip the store's lock wait for it, and
+    /// misses that read LMDB meanwhile do not remember what they read. Under the store's lock.
+    @usableFromInline @inline(__always)
+    func changing<R>(_ body: () throws -> R) rethrows -> R {
+        changes += 1
+        unsettled.store(1, ordering: .sequentiallyConsistent)
+        moveEpoch()
+        defer {
+            moveEpoch()
+            changes -= 1
+            settle()
+        }
+        return try body()
     }
 
     static func now() -> Double {
@@ -186,6 +245,7 @@ final class StoreCache {
         if presence.count <= i { presence += Array(repeating: nil, count: i + 1 - presence.count) }
         if let table = presence[i], table.width == width { return }
         if presence[i] == nil { presenceTables += 1 }
+        if i >> 6 < presenceWords { presenceBits[i >> 6].bitwiseOr(1 << UInt64(i & 63), ordering: .releasing) }
         let table = PresenceTable(width: width, maximumBytes: 0)
         presence[i] = table
         if let emptyAt, pending.count(of: database) == 0 {
@@ -233,10 +293,8 @@ final class StoreCache {
     func revalidate(_ environment: Environment) -> Bool {
         let seen = environment.externalCommits()
         if _fastPath(seen == externalSeen) { return false }
-        defer {
-            externalSeen = seen
-            epoch &+= 1
-        }
+        moveEpoch()
+        defer { externalSeenCounter.store(seen, ordering: .releasing) }
         if externalSeen >= 0 {
             reads.removeAll()
             for case let table? in presence {
@@ -251,8 +309,10 @@ final class StoreCache {
 
     /// Stops keeping a presence table for `database` (its collection was removed).
     func dropPresence(_ database: UInt32) {
-        epoch &+= 1
+        moveEpoch()
         guard Int(database) < presence.count, presence[Int(database)] != nil else { return }
+        let i = Int(database)
+        if i >> 6 < presenceWords { presenceBits[i >> 6].bitwiseAnd(~(1 << UInt64(i & 63)), ordering: .releasing) }
         presence[Int(database)] = nil
         presenceTables -= 1
     }
@@ -295,14 +355,13 @@ final class StoreCache {
             statistics.hits += 1
             return .some(buffered.map(CachedBytes.init))
         }
-        if let cached = reads.lookup(cacheKey) { statistics.hits += 1; return cached }
-        statistics.misses += 1
-        return nil
+        return reads.lookup(cacheKey)  // which counts the hit or the miss
     }
 
     /// Buffers a write (`nil` deletes). The caller flushes when ``needsFlush``.
     func buffer(_ database: UInt32, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
-        epoch &+= 1
+        unsettled.store(1, ordering: .sequentiallyConsistent)  // until the flush
+        moveEpoch()
         if let table = presenceTable(database, key) {
             let word = table.word(key)
             if let value, value.isEmpty, pending.count(of: database) == 0 || pending.lookup(database, key) == nil {
@@ -314,7 +373,7 @@ final class StoreCache {
         }
         pending.put(database, key, value)
         // The buffer answers for the key until the flush.
-        if reads.table.count > 0 { reads.remove(CacheKey(database: database, bytes: CachedBytes(key))) }
+        reads.remove(CacheKey(database: database, bytes: CachedBytes(key)))
     }
 
     var needsFlush: Bool { bufferedBytes > bufferLimit || pending.isNearlyFull }
@@ -344,11 +403,12 @@ final class StoreCache {
             if let table, table.dirtyCount > 0 { dirty.append((UInt32(i), table)) }
         }
         guard hasRecords || !dirty.isEmpty else { return }
-        defer { epoch &+= 1 }
         // Every key written here went through buffer(), so complete tables stay complete.
-        try ownCommits(environment) {
-            if hasRecords { try flushRecords(environment, only: only) }
-            for (id, table) in dirty { try flushDirtyKeys(environment, id, table) }
+        try changing {
+            try ownCommits(environment) {
+                if hasRecords { try flushRecords(environment, only: only) }
+                for (id, table) in dirty { try flushDirtyKeys(environment, id, table) }
+            }
         }
         statistics.flushes += 1
         if !dirty.isEmpty { balance() }  // tables that grew past their share to hold dirty keys shrink
@@ -483,13 +543,14 @@ final class StoreCache {
 
     /// Drops what is buffered and cached for `database` (after `removeAll`, or when it is deleted).
     func forget(database: UInt32) {
-        epoch &+= 1
-        if let table = presenceTable(database) {
-            table.removeAll()
-            table.isComplete = false
+        changing {
+            if let table = presenceTable(database) {
+                table.removeAll()
+                table.isComplete = false
+            }
+            reads.remove(database: database)
+            pending.remove(database: database)
         }
-        reads.remove(database: database)
-        pending.remove(database: database)
     }
 
     // MARK: The governor
@@ -497,7 +558,12 @@ final class StoreCache {
     /// Counts an operation; about once a second of operations, runs a governor tick.
     func countOperation(_ store: Store) throws {
         operations &+= 1
-        if operations & 4095 == 0, Self.now() - lastTick >= 1 { try tick(store, force: false) }
+        if operations & 4095 == 0 { try tickIfDue(store) }
+    }
+
+    /// Runs a governor tick if the last one was a second ago or more. Under the store's lock.
+    func tickIfDue(_ store: Store) throws {
+        if Self.now() - lastTick >= 1 { try tick(store, force: false) }
     }
 
     /// One governor tick: sample, decide, trim, evict (docs/memory.md).
@@ -528,10 +594,12 @@ final class StoreCache {
             sample.residentAnonymous = AllocatorStatistics.residentAnonymousFast() ?? anonymous
         }
         // Growth pays when enough lookups since the last tick missed keys the cache had just evicted.
-        let lookups = statistics.hits + statistics.misses - lookupsAtLastTick
-        let ghostHits = reads.ghostHits + presenceMisses - ghostHitsAtLastTick
-        lookupsAtLastTick = statistics.hits + statistics.misses
-        ghostHitsAtLastTick = reads.ghostHits + presenceMisses
+        let allLookups = statistics.hits + statistics.misses + reads.hits + reads.misses
+        let allGhostHits = reads.ghostHits + presenceMisses
+        let lookups = allLookups - lookupsAtLastTick
+        let ghostHits = allGhostHits - ghostHitsAtLastTick
+        lookupsAtLastTick = allLookups
+        ghostHitsAtLastTick = allGhostHits
         // A complete table that is full is about to evict, after which each absent key is an LMDB
         // lookup again: growth pays.
         let completeAndFull = presence.contains { $0.map { $0.isComplete && $0.isNearlyFull } ?? false }

@@ -17,6 +17,8 @@ extension Store {
                 s.cacheBytes = cache.bytes
                 s.bufferedBytes = cache.bufferedBytes
                 s.evictions = cache.reads.evictions
+                s.hits += cache.reads.hits
+                s.misses += cache.reads.misses
                 return s
             }
             return environment.callerIsInTransaction ? lock.withLockIfFree(copy) : lock.withLockOutsideTransactions(copy)

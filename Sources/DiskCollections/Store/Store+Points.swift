@@ -21,6 +21,10 @@ extension Store {
     func pointRead(_ database: Database, _ key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
         try checkCurrent(database)
         if let txn = currentTransaction { try checkCancelled(txn); return try Self.get(txn, database, key, body) }
+        if let fast = try fastCachedBytes(database, key) {
+            guard let bytes = fast else { return try body(nil) }
+            return try bytes.withUnsafeBytes { try body($0) }
+        }
         if let cache {
             let answer: CachedBytes?? = try lock.withLock {
                 revalidate(cache)
@@ -40,6 +44,7 @@ extension Store {
     func pointContains(_ database: Database, _ key: UnsafeRawBufferPointer) throws -> Bool {
         try checkCurrent(database)
         if let txn = currentTransaction { try checkCancelled(txn); return try txn.contains(database, key: key) }
+        if let fast = try fastCachedBytes(database, key) { return fast != nil }
         if let cache {
             return try lock.withLock {
                 revalidate(cache)
@@ -204,7 +209,6 @@ extension Store {
             table.remove(table.word(key))
             table.isComplete = false
         }
-        guard cache.reads.table.count > 0 else { return }
         cache.reads.remove(CacheKey(database: database.handleID, bytes: CachedBytes(key)))
     }
 
@@ -215,9 +219,10 @@ extension Store {
         if let value, value.count > WriteBuffer.largestBufferedValue {
             // A large value would crowd the buffer out: write it now, after what is buffered.
             try flushBuffers()
-            try ownCommit { try environment.write { txn in _ = try txn.put(database, key: key, value: value) } }
-            forgetCached(database, key)
-            cache.epoch &+= 1
+            try cache.changing {
+                try ownCommit { try environment.write { txn in _ = try txn.put(database, key: key, value: value) } }
+                forgetCached(database, key)
+            }
             return
         }
         cache.buffer(database.handleID, key, value)
@@ -237,8 +242,45 @@ extension Store {
         let value = try lock.withoutLock {
             try environment.readRecent { txn in try txn.get(database, key: key) { CachedBytes($0) } }
         }
-        if cache.epoch == epoch, value != nil || rememberAbsence { cache.reads.store(cacheKey, value) }
+        if value != nil || rememberAbsence { cache.reads.store(cacheKey, value) { cache.epoch == epoch } }
         return value
+    }
+
+    /// A read of a map (or a set without a presence table) from the read cache's shards alone,
+    /// without the store's lock, so that threads reading at once do not wait for each other. `nil`
+    /// when it cannot answer so: something is buffered or being written (``StoreCache/unsettled``),
+    /// another process committed since the cache was last revalidated, or the database keeps a
+    /// presence table; the caller then takes the store's lock. Else the answer (`.some(nil)`:
+    /// absent). A miss reads LMDB in the thread's kept snapshot and remembers the answer unless the
+    /// epoch moved meanwhile.
+    ///
+    /// Why it is never stale: a change moves the epoch after making ``StoreCache/unsettled`` nonzero
+    /// and before it touches the cache; this read loads the epoch before it checks `unsettled`, and
+    /// checks the epoch again under the shard's lock as it stores a miss's answer.
+    @inline(__always)
+    private func fastCachedBytes(_ database: Database, _ key: UnsafeRawBufferPointer) throws -> CachedBytes?? {
+        // Unretained: a retain would write the cache's reference count, shared by every thread.
+        guard let reference = cacheReference else { return nil }
+        return try reference._withUnsafeGuaranteedRef { cache -> CachedBytes?? in
+            let epoch = cache.epoch
+            guard cache.unsettled.load(ordering: .sequentiallyConsistent) == 0, !cache.mayKeepPresence(database.handleID),
+                  environment.externalCommits() == cache.externalSeen else { return nil }
+            let cacheKey = CacheKey(database: database.handleID, bytes: CachedBytes(key))
+            let tag = OpenTable.tag(cacheKey)
+            let (answer, tickDue) = ReadShards.withShard(cache.shardBase, tag) { shard in
+                shard.lock.withLock { () -> (CachedBytes??, Bool) in
+                    shard.operations &+= 1
+                    let answer = shard.cache.lookup(cacheKey, tag: tag)
+                    if answer != nil { shard.hits &+= 1 } else { shard.misses &+= 1 }
+                    return (answer, shard.operations & 4095 == 0)
+                }
+            }
+            if _slowPath(tickDue) { try lock.withLock { try cache.tickIfDue(self) } }
+            if let answer { return answer }
+            let value = try environment.readRecent { txn in try txn.get(database, key: key) { CachedBytes($0) } }
+            cache.reads.store(cacheKey, value) { cache.epoch == epoch }
+            return .some(value)
+        }
     }
 
     /// Whether `key` is in the set of `database`, whose presence table is `table`: the table (which,

@@ -49,6 +49,8 @@ public final class Store: @unchecked Sendable {
     /// The cache of point operations and the memory governor, or `nil` with ``CacheBudget/disabled``.
     /// Used under `lock`.
     @usableFromInline let cache: StoreCache?
+    /// ``cache``, unretained, for reads that skip the store's lock (``cache`` owns it).
+    let cacheReference: Unmanaged<StoreCache>?
     /// The buffered state of each queue used outside transactions, by database handle. Under `lock`.
     @exclusivity(unchecked) @usableFromInline var queueBuffers: [UInt32: QueueBuffer] = [:]
 
@@ -103,6 +105,7 @@ public final class Store: @unchecked Sendable {
         default: break
         }
         if case .disabled = cacheBudget { cache = nil } else { cache = StoreCache(mode: cacheBudget) }
+        cacheReference = cache.map { .passUnretained($0) }
         environment = try Environment(path: path, options: .init(
             maximumDatabases: maximumCollections + 1, durability: durability, readOnly: readOnly))
         lock = StoreLock(environment: environment)
@@ -198,12 +201,16 @@ public final class Store: @unchecked Sendable {
                 try flushBuffers()
                 environment.releaseHeldReader()
             }
-            // Cache misses that read LMDB meanwhile must not remember what this write changes.
-            defer { cache?.epoch &+= 1 }
-            return try environment.write { txn in
-                txn.tag = Store.joinableTag
-                return try body(txn)
+            func transaction() throws -> R {
+                try environment.write { txn in
+                    txn.tag = Store.joinableTag
+                    return try body(txn)
+                }
             }
+            // Reads that skip the store's lock wait for this write; misses that read LMDB meanwhile
+            // do not remember what it changes.
+            guard let cache else { return try transaction() }
+            return try cache.changing(transaction)
         }
     }
 

@@ -81,3 +81,31 @@ final class StoreLock: @unchecked Sendable {
         return try body()
     }
 }
+
+/// The lock of one read-cache shard (``ReadShard``): a plain pthread mutex in a cache line of its own,
+/// so that two threads using different shards do not pass a line back and forth. A struct holding a
+/// pointer, so that taking it retains nothing (a retain is an atomic write to a shared object's count).
+/// Never held while waiting for anything else; taken after the store's lock when both are held.
+struct ShardLock: @unchecked Sendable {
+    // Sendable: the pthread mutex is the synchronisation; its storage is allocated once, never moved.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+
+    init() {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 64)
+        mutex = raw.bindMemory(to: pthread_mutex_t.self, capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    /// Frees the mutex; called once, by its owner's `deinit`.
+    func destroy() {
+        pthread_mutex_destroy(mutex)
+        UnsafeMutableRawPointer(mutex).deallocate()
+    }
+
+    @inline(__always)
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}
