@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` and `make test`. Each installs what it needs first.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps demo test bench fuzz clean
+.PHONY: deps demo test tsan bench fuzz clean
 
 ## deps: liblmdb-dev (with pkg-config) and lmdb-utils (mdb_dump, mdb_load: the CLI's round-trip tests)
 ## from Debian, and py-lmdb + cbor2 for the interop tests.
@@ -29,9 +29,14 @@ test: deps
 fuzz: deps
 	Fuzz/run.sh $(RUNS)
 
+## tsan: the suites that share a store between threads and processes, under the thread sanitizer
+## (docs/concurrency.md; its own build folder, .build-tsan).
+tsan: deps
+	swift test --sanitize=thread --scratch-path .build-tsan --filter "Concurrency|MultiProcess|CacheTests|DiskQueue|DiskSet|DiskMap"
+
 ## bench: the side-by-side comparison with raw LMDB in C and py-lmdb (N=10M by default).
 bench: deps
 	Benchmarks/compare.sh $(N)
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build .build-tsan Benchmarks/.build

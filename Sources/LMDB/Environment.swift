@@ -542,7 +542,7 @@ public final class Environment: @unchecked Sendable {
     /// Cheap: `mdb_env_info` reads the meta pages in the map, no system call. The corresponding LMDB
     /// function is `mdb_env_info` (its `me_last_txnid`).
     public func externalCommits() -> Int {
-        guard let last = try? info().lastTransaction else { return externalGeneration.load(ordering: .acquiring) }
+        guard let last = lastCommittedTransaction() else { return externalGeneration.load(ordering: .acquiring) }
         let accounted = accountedTransaction.load(ordering: .acquiring)
         if last != accounted && last != committingTransaction.load(ordering: .acquiring) {
             // Another process committed (or this process's commit of `last` just ended and the store
@@ -553,6 +553,21 @@ public final class Environment: @unchecked Sendable {
             }
         }
         return externalGeneration.load(ordering: .acquiring)
+    }
+
+    /// LMDB's last committed transaction id (`mdb_env_info`'s), or `nil` once closed. ``info()``
+    /// without its cost on every point operation: the thread's state is reached unretained.
+    @inline(__always)
+    func lastCommittedTransaction() -> Int? {
+        guard let pointer = threadKey.value else { return try? info().lastTransaction }
+        return Unmanaged<ThreadState>.fromOpaque(pointer)._withUnsafeGuaranteedRef { state -> Int? in
+            gate.enterShared(state)
+            defer { gate.leaveShared(state) }
+            guard isOpenFlag.load(ordering: .acquiring) else { return nil }
+            var i = MDB_envinfo()
+            guard mdb_env_info(handle, &i) == 0 else { return nil }
+            return i.me_last_txnid
+        }
     }
 
     /// `mdb_txn_begin`, adopting a map another process grew when this thread holds no other body.

@@ -195,8 +195,9 @@ final class ReadShards: @unchecked Sendable {
     /// not write a shared reference count on every lookup.
     let base: UnsafeMutablePointer<Unmanaged<ReadShard>>
     /// False until a shard first stores an answer: until then (a store that only writes) forgetting
-    /// a key skips the shards' locks. Set before a store's validity check, read after the epoch moved (both
-    /// sequentially consistent): a store either sees the epoch moved or its key is seen here.
+    /// a key skips the shards' locks. Set before a store's validity check, read after the epoch moved
+    /// and a fence (sequentially consistent): a store either sees the epoch moved or its key is seen
+    /// here. Once set it stays set, and forgetting reads it with no fence.
     private let mayHoldEntries = Atomic<Bool>(false)
 
     init(capacity: Int) {
@@ -237,6 +238,7 @@ final class ReadShards: @unchecked Sendable {
         // Loaded first: a store on every miss would pass the flag's cache line between the cores.
         if _slowPath(!mayHoldEntries.load(ordering: .sequentiallyConsistent)) {
             mayHoldEntries.store(true, ordering: .sequentiallyConsistent)
+            atomicMemoryFence(ordering: .sequentiallyConsistent)
         }
         Self.withShard(base, tag) { shard in shard.lock.withLock { if stillValid() { shard.cache.store(key, value) } } }
     }
@@ -244,7 +246,11 @@ final class ReadShards: @unchecked Sendable {
     /// Forgets `key`. Call after moving the epoch.
     @inline(__always)
     func remove(_ key: CacheKey) {
-        guard mayHoldEntries.load(ordering: .sequentiallyConsistent) else { return }
+        if _slowPath(!mayHoldEntries.load(ordering: .relaxed)) {
+            // The epoch's move (a release store) must be visible before the flag is read again.
+            atomicMemoryFence(ordering: .sequentiallyConsistent)
+            guard mayHoldEntries.load(ordering: .sequentiallyConsistent) else { return }
+        }
         Self.withShard(base, OpenTable.tag(key)) { shard in shard.lock.withLock { shard.cache.remove(key) } }
     }
 

@@ -117,8 +117,12 @@ final class StoreCache {
     /// shard's lock as it stores its answer, so it either sees the epoch moved or its answer is
     /// forgotten by the change.
     @usableFromInline let epochCounter = Atomic<Int>(0)
-    @usableFromInline var epoch: Int { epochCounter.load(ordering: .sequentiallyConsistent) }
-    @usableFromInline func moveEpoch() { epochCounter.add(1, ordering: .sequentiallyConsistent) }
+    @usableFromInline var epoch: Int { epochCounter.load(ordering: .acquiring) }
+    /// Moves the epoch. A load and a release store, not an atomic add: moves happen under the
+    /// store's lock, and two racing moves would still move it (the checks compare for equality).
+    @usableFromInline func moveEpoch() {
+        epochCounter.store(epochCounter.load(ordering: .relaxed) &+ 1, ordering: .releasing)
+    }
     /// Zero while a map's read may skip the store's lock (``Store/fastCachedBytes``): nothing is in
     /// the write buffer and no write of this store is in progress. Changed under the store's lock:
     /// made nonzero before the epoch moves for a change, zero again after the last move.
@@ -177,7 +181,14 @@ final class StoreCache {
     /// Sets ``unsettled`` from the write buffer and the changes in progress. Under the store's lock,
     /// after the epoch's last move for a change.
     func settle() {
-        unsettled.store(pending.isEmpty && changes == 0 ? 0 : 1, ordering: .sequentiallyConsistent)
+        let value = pending.isEmpty && changes == 0 ? 0 : 1
+        if unsettled.load(ordering: .relaxed) != value { unsettled.store(value, ordering: .releasing) }
+    }
+
+    /// Makes ``unsettled`` nonzero, before the epoch moves for a change. Under the store's lock.
+    @inline(__always)
+    func unsettle() {
+        if unsettled.load(ordering: .relaxed) == 0 { unsettled.store(1, ordering: .releasing) }
     }
 
     /// Runs `body`, a change of LMDB that does not go through the write buffer (a write transaction,
@@ -186,7 +197,7 @@ final class StoreCache {
     @usableFromInline @inline(__always)
     func changing<R>(_ body: () throws -> R) rethrows -> R {
         changes += 1
-        unsettled.store(1, ordering: .sequentiallyConsistent)
+        unsettle()
         moveEpoch()
         defer {
             moveEpoch()
@@ -360,7 +371,7 @@ final class StoreCache {
 
     /// Buffers a write (`nil` deletes). The caller flushes when ``needsFlush``.
     func buffer(_ database: UInt32, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
-        unsettled.store(1, ordering: .sequentiallyConsistent)  // until the flush
+        unsettle()  // until the flush
         moveEpoch()
         if let table = presenceTable(database, key) {
             let word = table.word(key)

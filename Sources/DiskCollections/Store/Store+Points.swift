@@ -45,12 +45,12 @@ extension Store {
         try checkCurrent(database)
         if let txn = currentTransaction { try checkCancelled(txn); return try txn.contains(database, key: key) }
         if let fast = try fastCachedBytes(database, key) { return fast != nil }
-        if let cache {
-            return try lock.withLock {
+        if let reference = cacheReference {
+            return try reference._withUnsafeGuaranteedRef { cache in try lock.withLock {
                 revalidate(cache)
                 if let table = cache.presenceTable(database.handleID, key) { return try isPresent(cache, table, database, key) }
                 return try cachedBytes(cache, database, key) != nil
-            }
+            } }
         }
         return try environment.read { txn in try txn.contains(database, key: key) }
     }
@@ -76,7 +76,9 @@ extension Store {
     func pointWrite(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws {
         try checkCurrent(database)
         if let txn = try explicitWrite(database) { return try change(txn, database, key, value) }
-        if let cache { return try lock.withLock { try bufferedWrite(cache, database, key, value) } }
+        if let reference = cacheReference {
+            return try reference._withUnsafeGuaranteedRef { cache in try lock.withLock { try bufferedWrite(cache, database, key, value) } }
+        }
         try write(flushing: database) { txn in try change(txn, database, key, value) }
     }
 
@@ -85,8 +87,9 @@ extension Store {
     func pointInsert(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool {
         try checkCurrent(database)
         if let txn = try explicitWrite(database) { return try txn.put(database, key: key, value: value, flags: .noOverwrite) }
-        if let cache {
-            return try lock.withLock {
+        // Unretained (see fastCachedBytes): a search calls this for every state it generates.
+        if let reference = cacheReference {
+            return try reference._withUnsafeGuaranteedRef { cache in try lock.withLock {
                 revalidate(cache)
                 if let table = cache.presenceTable(database.handleID, key) {
                     guard try !isPresent(cache, table, database, key) else { return false }
@@ -97,7 +100,7 @@ extension Store {
                 guard try cachedBytes(cache, database, key, rememberAbsence: false) == nil else { return false }
                 try bufferedWrite(cache, database, key, value)
                 return true
-            }
+            } }
         }
         return try write(flushing: database) { txn in try txn.put(database, key: key, value: value, flags: .noOverwrite) }
     }
@@ -263,7 +266,7 @@ extension Store {
         guard let reference = cacheReference else { return nil }
         return try reference._withUnsafeGuaranteedRef { cache -> CachedBytes?? in
             let epoch = cache.epoch
-            guard cache.unsettled.load(ordering: .sequentiallyConsistent) == 0, !cache.mayKeepPresence(database.handleID),
+            guard cache.unsettled.load(ordering: .acquiring) == 0, !cache.mayKeepPresence(database.handleID),
                   environment.externalCommits() == cache.externalSeen else { return nil }
             let cacheKey = CacheKey(database: database.handleID, bytes: CachedBytes(key))
             let tag = OpenTable.tag(cacheKey)
