@@ -195,10 +195,12 @@ final class ReadShards: @unchecked Sendable {
     /// not write a shared reference count on every lookup.
     let base: UnsafeMutablePointer<Unmanaged<ReadShard>>
     /// False until a shard first stores an answer: until then (a store that only writes) forgetting
-    /// a key skips the shards' locks. Set before a store's validity check, read after the epoch moved
-    /// and a fence (sequentially consistent): a store either sees the epoch moved or its key is seen
-    /// here. Once set it stays set, and forgetting reads it with no fence.
-    private let mayHoldEntries = Atomic<Bool>(false)
+    /// a key skips the shards' locks. Set only under the store's lock (by a miss of the locked path;
+    /// the lock-free path does not run while it is clear), and read by those who forget keys, also
+    /// under the store's lock: the lock orders them, no fence is needed. Once set it stays set.
+    private let hasEntriesFlag = Atomic<Bool>(false)
+    /// See ``hasEntriesFlag``.
+    var mayHoldEntries: Bool { hasEntriesFlag.load(ordering: .relaxed) }
 
     init(capacity: Int) {
         shards = (0..<Self.count).map { _ in ReadShard(capacity: capacity / Self.count, ghostFloor: 1024 / Self.count) }
@@ -235,22 +237,14 @@ final class ReadShards: @unchecked Sendable {
     /// before it touches a shard).
     func store(_ key: CacheKey, _ value: CachedBytes?, if stillValid: () -> Bool) {
         let tag = OpenTable.tag(key)
-        // Loaded first: a store on every miss would pass the flag's cache line between the cores.
-        if _slowPath(!mayHoldEntries.load(ordering: .sequentiallyConsistent)) {
-            mayHoldEntries.store(true, ordering: .sequentiallyConsistent)
-            atomicMemoryFence(ordering: .sequentiallyConsistent)
-        }
+        if _slowPath(!hasEntriesFlag.load(ordering: .relaxed)) { hasEntriesFlag.store(true, ordering: .relaxed) }
         Self.withShard(base, tag) { shard in shard.lock.withLock { if stillValid() { shard.cache.store(key, value) } } }
     }
 
     /// Forgets `key`. Call after moving the epoch.
     @inline(__always)
     func remove(_ key: CacheKey) {
-        if _slowPath(!mayHoldEntries.load(ordering: .relaxed)) {
-            // The epoch's move (a release store) must be visible before the flag is read again.
-            atomicMemoryFence(ordering: .sequentiallyConsistent)
-            guard mayHoldEntries.load(ordering: .sequentiallyConsistent) else { return }
-        }
+        guard hasEntriesFlag.load(ordering: .relaxed) else { return }
         Self.withShard(base, OpenTable.tag(key)) { shard in shard.lock.withLock { shard.cache.remove(key) } }
     }
 

@@ -266,7 +266,8 @@ extension Store {
         guard let reference = cacheReference else { return nil }
         return try reference._withUnsafeGuaranteedRef { cache -> CachedBytes?? in
             let epoch = cache.epoch
-            guard cache.unsettled.load(ordering: .acquiring) == 0, !cache.mayKeepPresence(database.handleID),
+            // A clear "may hold entries" flag is set only under the store's lock (ReadShards).
+            guard cache.reads.mayHoldEntries, cache.unsettled.load(ordering: .acquiring) == 0, !cache.mayKeepPresence(database.handleID),
                   environment.externalCommits() == cache.externalSeen else { return nil }
             let cacheKey = CacheKey(database: database.handleID, bytes: CachedBytes(key))
             let tag = OpenTable.tag(cacheKey)
