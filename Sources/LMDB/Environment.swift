@@ -272,9 +272,14 @@ public final class Environment: @unchecked Sendable {
 
     /// This thread's state in this environment, made at its first use.
     @usableFromInline @inline(__always)
-    func threadState() -> ThreadState {
-        if let pointer = threadKey.value { return Unmanaged<ThreadState>.fromOpaque(pointer).takeUnretainedValue() }
-        return makeThreadState()
+    func threadState() -> ThreadState { withThreadState { $0 } }
+
+    /// Runs `body` with this thread's state, reached unretained when it exists: a retain and a
+    /// release on every call cost more than `body` itself on the point path.
+    @usableFromInline @inline(__always)
+    func withThreadState<T>(_ body: (ThreadState) -> T) -> T {
+        if let pointer = threadKey.value { return Unmanaged<ThreadState>.fromOpaque(pointer)._withUnsafeGuaranteedRef(body) }
+        return body(makeThreadState())
     }
 
     @usableFromInline @inline(never)
@@ -292,11 +297,13 @@ public final class Environment: @unchecked Sendable {
 
     /// Runs `body` with the raw handle, on the gate's shared side (no remap or close meanwhile).
     func withHandle<R>(_ operation: String, _ body: (OpaquePointer) throws(LMDBError) -> R) throws(LMDBError) -> R {
-        let state = threadState()
-        gate.enterShared(state)
-        defer { gate.leaveShared(state) }
-        guard isOpenFlag.load(ordering: .acquiring) else { throw closedError(operation) }
-        return try body(handle)
+        let result: Result<R, LMDBError> = withThreadState { state in
+            gate.enterShared(state)
+            defer { gate.leaveShared(state) }
+            guard isOpenFlag.load(ordering: .acquiring) else { return .failure(closedError(operation)) }
+            do throws(LMDBError) { return .success(try body(handle)) } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 
     // MARK: Transactions
@@ -542,7 +549,7 @@ public final class Environment: @unchecked Sendable {
     /// Cheap: `mdb_env_info` reads the meta pages in the map, no system call. The corresponding LMDB
     /// function is `mdb_env_info` (its `me_last_txnid`).
     public func externalCommits() -> Int {
-        guard let last = lastCommittedTransaction() else { return externalGeneration.load(ordering: .acquiring) }
+        guard let last = try? info().lastTransaction else { return externalGeneration.load(ordering: .acquiring) }
         let accounted = accountedTransaction.load(ordering: .acquiring)
         if last != accounted && last != committingTransaction.load(ordering: .acquiring) {
             // Another process committed (or this process's commit of `last` just ended and the store
@@ -553,21 +560,6 @@ public final class Environment: @unchecked Sendable {
             }
         }
         return externalGeneration.load(ordering: .acquiring)
-    }
-
-    /// LMDB's last committed transaction id (`mdb_env_info`'s), or `nil` once closed. ``info()``
-    /// without its cost on every point operation: the thread's state is reached unretained.
-    @inline(__always)
-    func lastCommittedTransaction() -> Int? {
-        guard let pointer = threadKey.value else { return try? info().lastTransaction }
-        return Unmanaged<ThreadState>.fromOpaque(pointer)._withUnsafeGuaranteedRef { state -> Int? in
-            gate.enterShared(state)
-            defer { gate.leaveShared(state) }
-            guard isOpenFlag.load(ordering: .acquiring) else { return nil }
-            var i = MDB_envinfo()
-            guard mdb_env_info(handle, &i) == 0 else { return nil }
-            return i.me_last_txnid
-        }
     }
 
     /// `mdb_txn_begin`, adopting a map another process grew when this thread holds no other body.

@@ -181,6 +181,18 @@ final class ReadShard: @unchecked Sendable {
     init(capacity: Int, ghostFloor: Int) { cache = ReadCache(capacity: capacity, ghostFloor: ghostFloor) }
 
     deinit { lock.destroy() }
+
+    /// The cached answer for `key`, whose ``OpenTable/tag(_:)`` is `tag`, counting a hit or a miss and
+    /// the lookup; `tickDue` every 4096 lookups (the lock-free path's turn to offer a governor tick).
+    @inline(__always)
+    func lookup(_ key: CacheKey, tag: UInt64) -> (answer: CachedBytes??, tickDue: Bool) {
+        lock.withLock {
+            operations &+= 1
+            let answer = cache.lookup(key, tag: tag)
+            if answer != nil { hits &+= 1 } else { misses &+= 1 }
+            return (answer, operations & 4095 == 0)
+        }
+    }
 }
 
 /// The read cache, split by the key's hash into shards, each an S3-FIFO of its own with an equal
@@ -223,13 +235,7 @@ final class ReadShards: @unchecked Sendable {
     @inline(__always)
     func lookup(_ key: CacheKey) -> CachedBytes?? {
         let tag = OpenTable.tag(key)
-        return Self.withShard(base, tag) { shard in
-            shard.lock.withLock {
-                let answer = shard.cache.lookup(key, tag: tag)
-                if answer != nil { shard.hits &+= 1 } else { shard.misses &+= 1 }
-                return answer
-            }
-        }
+        return Self.withShard(base, tag) { $0.lookup(key, tag: tag).answer }
     }
 
     /// Records what LMDB said about `key` if `stillValid()`, asked under the shard's lock (the epoch
@@ -249,9 +255,7 @@ final class ReadShards: @unchecked Sendable {
     }
 
     /// Forgets every key (another process committed: any of them may be stale).
-    func removeAll() {
-        for s in shards { s.lock.withLock { s.cache.removeAll() } }
-    }
+    func removeAll() { for s in shards { s.lock.withLock { s.cache.removeAll() } } }
 
     /// Forgets every key of `database`.
     func remove(database: UInt32) { for s in shards { s.lock.withLock { s.cache.remove(database: database) } } }
@@ -269,7 +273,6 @@ final class ReadShards: @unchecked Sendable {
     }
 
     var bytes: Int { sum { $0.cache.bytes } }
-    var count: Int { sum { $0.cache.table.count } }
     var evictions: Int { sum { $0.cache.evictions } }
     var ghostHits: Int { sum { $0.cache.ghostHits } }
     var hits: Int { sum { $0.hits } }

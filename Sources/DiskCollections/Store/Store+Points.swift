@@ -25,15 +25,8 @@ extension Store {
             guard let bytes = fast else { return try body(nil) }
             return try bytes.withUnsafeBytes { try body($0) }
         }
-        if let cache {
-            let answer: CachedBytes?? = try lock.withLock {
-                revalidate(cache)
-                if let table = cache.presenceTable(database.handleID, key) {  // a set: its values are empty
-                    return try isPresent(cache, table, database, key) ? .some(CachedBytes.empty) : .some(nil)
-                }
-                return .some(try cachedBytes(cache, database, key))
-            }
-            guard let bytes = answer ?? nil else { return try body(nil) }
+        if let answer = try withCacheLocked({ cache in try lockedBytes(cache, database, key) }) {
+            guard let bytes = answer else { return try body(nil) }
             return try bytes.withUnsafeBytes { try body($0) }
         }
         try environment.read { txn in try Self.get(txn, database, key, body) }
@@ -45,13 +38,7 @@ extension Store {
         try checkCurrent(database)
         if let txn = currentTransaction { try checkCancelled(txn); return try txn.contains(database, key: key) }
         if let fast = try fastCachedBytes(database, key) { return fast != nil }
-        if let reference = cacheReference {
-            return try reference._withUnsafeGuaranteedRef { cache in try lock.withLock {
-                revalidate(cache)
-                if let table = cache.presenceTable(database.handleID, key) { return try isPresent(cache, table, database, key) }
-                return try cachedBytes(cache, database, key) != nil
-            } }
-        }
+        if let present = try withCacheLocked({ cache in try lockedBytes(cache, database, key) != nil }) { return present }
         return try environment.read { txn in try txn.contains(database, key: key) }
     }
 
@@ -76,9 +63,7 @@ extension Store {
     func pointWrite(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) throws {
         try checkCurrent(database)
         if let txn = try explicitWrite(database) { return try change(txn, database, key, value) }
-        if let reference = cacheReference {
-            return try reference._withUnsafeGuaranteedRef { cache in try lock.withLock { try bufferedWrite(cache, database, key, value) } }
-        }
+        if try withCacheLocked({ cache in try bufferedWrite(cache, database, key, value) }) != nil { return }
         try write(flushing: database) { txn in try change(txn, database, key, value) }
     }
 
@@ -87,21 +72,18 @@ extension Store {
     func pointInsert(_ database: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool {
         try checkCurrent(database)
         if let txn = try explicitWrite(database) { return try txn.put(database, key: key, value: value, flags: .noOverwrite) }
-        // Unretained (see fastCachedBytes): a search calls this for every state it generates.
-        if let reference = cacheReference {
-            return try reference._withUnsafeGuaranteedRef { cache in try lock.withLock {
-                revalidate(cache)
-                if let table = cache.presenceTable(database.handleID, key) {
-                    guard try !isPresent(cache, table, database, key) else { return false }
-                    try bufferedWrite(cache, database, key, value)  // which adds the key to the table
-                    return true
-                }
-                // An absent answer is not kept in the read cache: the write that follows buffers the key.
-                guard try cachedBytes(cache, database, key, rememberAbsence: false) == nil else { return false }
-                try bufferedWrite(cache, database, key, value)
+        if let inserted = try withCacheLocked({ cache in
+            revalidate(cache)
+            if let table = cache.presenceTable(database.handleID, key) {
+                guard try !isPresent(cache, table, database, key) else { return false }
+                try bufferedWrite(cache, database, key, value)  // which adds the key to the table
                 return true
-            } }
-        }
+            }
+            // An absent answer is not kept in the read cache: the write that follows buffers the key.
+            guard try cachedBytes(cache, database, key, rememberAbsence: false) == nil else { return false }
+            try bufferedWrite(cache, database, key, value)
+            return true
+        }) { return inserted }
         return try write(flushing: database) { txn in try txn.put(database, key: key, value: value, flags: .noOverwrite) }
     }
 
@@ -118,20 +100,18 @@ extension Store {
             if value != nil || present { try change(txn, database, key, value) }
         }
         if let txn = try explicitWrite(database) { return try replace(txn) }
-        if let cache {
-            return try lock.withLock {
-                revalidate(cache)
-                if let table = cache.presenceTable(database.handleID, key) {  // a set: its values are empty
-                    let present = try isPresent(cache, table, database, key)
-                    try old(present ? UnsafeRawBufferPointer(start: nil, count: 0) : nil)
-                    if value != nil || present { try bufferedWrite(cache, database, key, value) }
-                    return
-                }
-                let current = try cachedBytes(cache, database, key)
-                if let current { try current.withUnsafeBytes { try old($0) } } else { try old(nil) }
-                if value != nil || current != nil { try bufferedWrite(cache, database, key, value) }
+        if try withCacheLocked({ cache in
+            revalidate(cache)
+            if let table = cache.presenceTable(database.handleID, key) {  // a set: its values are empty
+                let present = try isPresent(cache, table, database, key)
+                try old(present ? UnsafeRawBufferPointer(start: nil, count: 0) : nil)
+                if value != nil || present { try bufferedWrite(cache, database, key, value) }
+                return
             }
-        }
+            let current = try cachedBytes(cache, database, key)
+            if let current { try current.withUnsafeBytes { try old($0) } } else { try old(nil) }
+            if value != nil || current != nil { try bufferedWrite(cache, database, key, value) }
+        }) != nil { return }
         try write(flushing: database) { txn in try replace(txn) }
     }
 
@@ -162,6 +142,24 @@ extension Store {
     }
 
     // MARK: The pieces
+
+    /// `key`'s bytes as the cache knows them (a set's presence table, the write buffer, the read
+    /// cache, else LMDB), after revalidating it. A set's present key has empty bytes. Under `lock`.
+    private func lockedBytes(_ cache: StoreCache, _ database: Database, _ key: UnsafeRawBufferPointer) throws -> CachedBytes? {
+        revalidate(cache)
+        if let table = cache.presenceTable(database.handleID, key) {  // a set: its values are empty
+            return try isPresent(cache, table, database, key) ? CachedBytes.empty : nil
+        }
+        return try cachedBytes(cache, database, key)
+    }
+
+    /// `body`'s result with the cache under the store's lock, or `nil` without a cache. The cache is
+    /// reached unretained (see ``fastCachedBytes(_:_:)``): a search calls this for every state.
+    @inline(__always)
+    private func withCacheLocked<R>(_ body: (StoreCache) throws -> R) throws -> R? {
+        guard let reference = cacheReference else { return nil }
+        return try reference._withUnsafeGuaranteedRef { cache in try lock.withLock { try body(cache) } }
+    }
 
     /// Drops what the cache holds if another process committed since it was filled (see
     /// ``StoreCache/revalidate(_:)``), and the queues' read-ahead with it. Under `lock`.
@@ -271,14 +269,7 @@ extension Store {
                   environment.externalCommits() == cache.externalSeen else { return nil }
             let cacheKey = CacheKey(database: database.handleID, bytes: CachedBytes(key))
             let tag = OpenTable.tag(cacheKey)
-            let (answer, tickDue) = ReadShards.withShard(cache.shardBase, tag) { shard in
-                shard.lock.withLock { () -> (CachedBytes??, Bool) in
-                    shard.operations &+= 1
-                    let answer = shard.cache.lookup(cacheKey, tag: tag)
-                    if answer != nil { shard.hits &+= 1 } else { shard.misses &+= 1 }
-                    return (answer, shard.operations & 4095 == 0)
-                }
-            }
+            let (answer, tickDue) = ReadShards.withShard(cache.shardBase, tag) { $0.lookup(cacheKey, tag: tag) }
             if _slowPath(tickDue) { try lock.withLock { try cache.tickIfDue(self) } }
             if let answer { return answer }
             let value = try environment.readRecent { txn in try txn.get(database, key: key) { CachedBytes($0) } }
