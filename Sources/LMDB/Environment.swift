@@ -202,7 +202,13 @@ public final class Environment: @unchecked Sendable {
         case .noSync: flags |= UInt32(MDB_NOSYNC)
         }
         if options.readOnly { flags |= UInt32(MDB_RDONLY) }
-        try check(mdb_env_open(env, path, flags, mdb_mode_t(options.fileMode)), "open \(path)")
+        let opened = mdb_env_open(env, path, flags, mdb_mode_t(options.fileMode))
+        if opened == EACCES {
+            throw LMDBError(code: .permissionDenied, operation: "open \(path)", detail: options.readOnly
+                ? "this user may not write the store's lock.mdb, which even a read-only open writes (its readers' table)"
+                : "this user may not write the store's directory or its files, data.mdb and lock.mdb")
+        }
+        try check(opened, "open \(path)")
         var dead: Int32 = 0
         if options.clearsStaleReaders { try check(mdb_reader_check(env, &dead), "mdb_reader_check") }
         self.staleReadersCleared = Int(dead)

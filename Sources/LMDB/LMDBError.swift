@@ -137,7 +137,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
             return "keys must be 1...maximumKeySize bytes; hash or shorten longer keys"
         case .badTransaction: return "an earlier error ended this transaction; let the closure throw and retry"
         case .permissionDenied:
-            return "check the directory's permissions, or open writable (a read-only environment cannot write)"
+            return "check the directory's permissions: the user needs write permission on the store's directory and its files (chmod, chown, or run as their owner); to read a store this user cannot write, copy it (cp -r, mdb_copy) and open the copy; a read-only environment cannot write"
         case .noSpace: return "free disk space; nothing of the failed transaction was committed"
         case .ioError, .fileTooLarge:
             return "the file could not be written (a full disk, a file size limit or a failing device); nothing of the failed transaction was committed: fix the cause and retry"

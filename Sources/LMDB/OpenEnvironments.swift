@@ -35,7 +35,9 @@ struct FileIdentity: Hashable, Sendable {
             } else if errno != EEXIST {
                 let code = errno
                 removeCreated(created)
-                throw LMDBError(code: .init(rawValue: code), operation: "mkdir \(prefix)")
+                let parent = created.isEmpty ? String(prefix[..<(prefix.lastIndex(of: "/") ?? prefix.startIndex)]) : created.last!
+                throw LMDBError(code: .init(rawValue: code), operation: "mkdir \(prefix)",
+                                detail: code == EACCES ? "this user may not create a directory in \(parent.isEmpty ? "/" : parent)" : nil)
             }
             prefix += "/"
         }

@@ -8,7 +8,7 @@ import Glibc
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {
-    say("usage: LMDBTestHelper hold-open|hold-reader|escape-transaction|fork|fill PATH [N]")
+    say("usage: LMDBTestHelper hold-open|hold-reader|escape-transaction|fork|fill|read-loop|open PATH [N|read-only]")
     exit(2)
 }
 let path = args[2]
@@ -97,6 +97,22 @@ case "read-loop":
         iterations += 1
     }
     say("done \(iterations) \(last) \(env.mapSize)")
+case "open":
+    // Open the environment (read-only with the argument "read-only") and, unless read-only, write a
+    // key: says "opened" or the error's code and description, for the tests of paths this user may
+    // not write (run as another user).
+    do {
+        let readOnly = args.count > 3 && args[3] == "read-only"
+        let env = try Environment(path: path, options: .init(readOnly: readOnly))
+        if !readOnly { try env.write { txn in try txn.put(try txn.openDatabase("d")!, key: [1], value: [1]) } }
+        say("opened")
+    } catch let error as LMDBError {
+        say("error \(error.code.rawValue) \(error)")
+        exit(1)
+    } catch {
+        say("error ? \(error)")
+        exit(1)
+    }
 default:
     say("unknown command \(args[1])")
     exit(2)

@@ -129,6 +129,83 @@ import TestSupport
         try env.write { txn in try txn.put(try txn.openDatabase("d")!, key: [1], value: [2]) }
     }
 
+    /// Runs the helper's `open` as a user other than the directories' owner: as root, as `nobody`
+    /// (root may write anywhere); otherwise as this user.
+    private func openAsAnotherUser(_ path: String, readOnly: Bool = false) throws -> ProcessResult {
+        let helper = builtExecutable("LMDBTestHelper")
+        let args = ["open", path] + (readOnly ? ["read-only"] : [])
+        return getuid() == 0
+            ? try run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", helper] + args)
+            : try run(helper, args)
+    }
+
+    /// No permission (issue 13, item 9): a new store under a directory this user may not write, and
+    /// an existing store whose directory and files it may not write, opened writable and read-only.
+    /// Each is a typed `permissionDenied` that names what may not be written and what to do; the
+    /// failed opens leave nothing behind and the existing store as it was.
+    @Test func noPermissionSaysWhatMayNotBeWritten() throws {
+        let dir = TemporaryDirectory()
+        chmod(dir.path, 0o755)
+        let locked = dir.path + "/locked"
+        try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: false)
+        chmod(locked, 0o555)
+        defer { chmod(locked, 0o755) }
+        let fresh = try openAsAnotherUser(locked + "/a/store")
+        #expect(fresh.status == 1 && fresh.standardOutput.hasPrefix("error \(EACCES) "), "\(fresh.standardOutput)")
+        #expect(fresh.standardOutput.contains("mkdir \(locked)/a") && fresh.standardOutput.contains("this user may not create a directory in \(locked)"),
+                "\(fresh.standardOutput)")
+        #expect(fresh.standardOutput.contains("the user needs write permission on the store's directory"), "\(fresh.standardOutput)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: locked).isEmpty)
+
+        // An existing store, its directory and files readable by all and writable by no one else.
+        let store = dir.path + "/store"
+        let env = try Environment(path: store)
+        try env.write { txn in try txn.put(try txn.openDatabase("d")!, key: [7], value: [7]) }
+        env.close()
+        let data = try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb"))
+        chmod(store, 0o555)
+        chmod(store + "/data.mdb", 0o644)
+        chmod(store + "/lock.mdb", 0o644)
+        defer { chmod(store, 0o755) }
+        let writable = try openAsAnotherUser(store)
+        #expect(writable.status == 1 && writable.standardOutput.hasPrefix("error \(EACCES) "), "\(writable.standardOutput)")
+        #expect(writable.standardOutput.contains("this user may not write the store's directory or its files"), "\(writable.standardOutput)")
+        let readOnly = try openAsAnotherUser(store, readOnly: true)
+        #expect(readOnly.status == 1 && readOnly.standardOutput.contains("even a read-only open writes"), "\(readOnly.standardOutput)")
+        #expect(readOnly.standardOutput.contains("copy it (cp -r, mdb_copy) and open the copy"), "\(readOnly.standardOutput)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: store + "/data.mdb")) == data)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store).sorted() == ["data.mdb", "lock.mdb"])
+    }
+
+    /// A read-only file system (issue 13, item 9; a tmpfs remounted read-only, so root only): a new
+    /// store there and a writable open of an existing one are typed `readOnlyFileSystem` errors that
+    /// advise `readOnly`, and a read-only open of the existing store reads it.
+    @Test(.enabled(if: getuid() == 0, "mounts a tmpfs and remounts it read-only"))
+    func aReadOnlyFileSystemAdvisesReadOnly() throws {
+        let dir = TemporaryDirectory()
+        let mountPoint = dir.path + "/ro"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: false)
+        let mounted = try run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", mountPoint])
+        try #require(mounted.status == 0, "mount: \(mounted.standardError)")
+        defer { _ = try? run("/bin/umount", [mountPoint]) }
+        let store = mountPoint + "/store"
+        let env = try Environment(path: store)
+        try env.write { txn in try txn.put(try txn.openDatabase("d")!, key: [7], value: [8]) }
+        env.close()
+        let remounted = try run("/bin/mount", ["-o", "remount,ro", mountPoint])
+        try #require(remounted.status == 0, "remount: \(remounted.standardError)")
+
+        for path in [store, mountPoint + "/new/store"] {
+            let error = #expect(throws: LMDBError.self) { _ = try Environment(path: path) }
+            #expect(error?.code == .readOnlyFileSystem, "\(String(describing: error))")
+            #expect(error.map { "\($0)".contains("open the store with readOnly") } == true, "\(String(describing: error))")
+        }
+        #expect(!FileManager.default.fileExists(atPath: mountPoint + "/new"))
+        let reader = try Environment(path: store, options: .init(readOnly: true))
+        #expect(try reader.read { txn in try txn.get(try txn.openExistingDatabase("d")!, key: [7]) } == [8])
+        reader.close()
+    }
+
     /// The advice for a read-only file system and for a directory where LMDB's file should be.
     @Test func readOnlyAndDirectoryErrorsSayWhatToDo() throws {
         #expect(LMDBError(code: .readOnlyFileSystem, operation: "open /x").recoverySuggestion.contains("readOnly"))

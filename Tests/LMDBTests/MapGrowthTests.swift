@@ -1,3 +1,4 @@
+import Synchronization
 import LMDB
 import Testing
 import TestSupport
@@ -115,26 +116,64 @@ import TestSupport
         try env.read { txn throws in #expect(try txn.openDatabase("d", create: false) == nil) }
     }
 
-    /// Another process grows the map; this one adopts the new size when its next transaction begins.
-    /// This process grows the map from 64 KiB to over 64 MiB in many steps while another process reads
-    /// in a loop: no crash, no deadlock, every read a consistent snapshot, and the reader adopts each
-    /// new size (issue 13, item 4: the second process; its reader threads wait for the concurrency issue).
-    @Test func aReaderProcessAdoptsGrowthWhileItReads() throws {
+    /// This process grows the map from 64 KiB to over 64 MiB in many steps while 8 of its own threads
+    /// and another process read in a loop (issue 13, item 4): no crash, no deadlock, every read a
+    /// consistent snapshot (values check against their keys, counts in whole batches that never go
+    /// down), and the reader process adopts each new size.
+    @Test func aReaderProcessAndEightThreadsReadWhileTheMapGrows() throws {
         let dir = TemporaryDirectory()
         let env = try Environment(path: dir.path, options: .init(mapSize: 64 << 10, durability: .noSync))
-        try env.write { txn in _ = try txn.openDatabase("grow")! }
+        let db = try env.write { txn in try txn.openDatabase("grow")! }
         let (reader, out, err) = try launch(builtExecutable("LMDBTestHelper"), ["read-loop", dir.path])
         _ = out.fileHandleForReading.availableData  // "reading"
-        var value = [UInt8](repeating: 0, count: 512)
-        for batch in 0..<150 as Range<UInt64> {
-            try env.write { txn in
-                let db = try txn.openDatabase("grow")!
-                for i in (batch * 1_000)..<((batch + 1) * 1_000) {
-                    withUnsafeBytes(of: i &* 3) { tag in value.withUnsafeMutableBytes { $0.copyMemory(from: tag) } }
-                    _ = try withUnsafeBytes(of: i.bigEndian) { k in try value.withUnsafeBytes { v in try txn.put(db, key: k, value: v) } }
+        let done = Atomic<Bool>(false)
+        let failures = Locked<[String]>([])
+        let reads = Atomic<Int>(0)
+        onThreads(9) { thread in
+            guard thread > 0 else {
+                var value = [UInt8](repeating: 0, count: 512)
+                do {
+                    for batch in 0..<150 as Range<UInt64> {
+                        try env.write { txn in
+                            for i in (batch * 1_000)..<((batch + 1) * 1_000) {
+                                withUnsafeBytes(of: i &* 3) { tag in value.withUnsafeMutableBytes { $0.copyMemory(from: tag) } }
+                                _ = try withUnsafeBytes(of: i.bigEndian) { k in try value.withUnsafeBytes { v in try txn.put(db, key: k, value: v) } }
+                            }
+                        }
+                    }
+                } catch { failures.withLock { $0.append("writer: \(error)") } }
+                done.store(true, ordering: .releasing)
+                return
+            }
+            var last = 0
+            while !done.load(ordering: .acquiring) {
+                do {
+                    let count = try env.read { txn in
+                        try txn.withCursor(db) { cursor in
+                            var n = 0
+                            for (k, v) in cursor.entries() {
+                                let key = UInt64(bigEndian: k.loadUnaligned(as: UInt64.self))
+                                guard v.count == 512, v.loadUnaligned(as: UInt64.self) == key &* 3 else { return -1 }
+                                n += 1
+                            }
+                            return n
+                        }
+                    }
+                    guard count % 1_000 == 0, count >= last else {
+                        failures.withLock { $0.append("thread \(thread): count \(count) after \(last)") }
+                        return
+                    }
+                    last = count
+                    reads.add(1, ordering: .relaxed)
+                } catch {
+                    failures.withLock { $0.append("thread \(thread): \(error)") }
+                    return
                 }
             }
         }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        #expect(reads.load(ordering: .relaxed) > 8, "the threads read while the map grew")
+        #expect(try env.read { txn in try txn.count(db) } == 150_000)
         let grown = env.mapSize
         #expect(grown > 64 << 20, "the map grew to \(grown)")
         try env.write { txn in try txn.put(try txn.openDatabase("grow")!, key: Array("stop".utf8), value: [1]) }
@@ -150,6 +189,7 @@ import TestSupport
         #expect((Int(fields[safe: 1] ?? "") ?? 0) > 1, "the reader read while the map grew: \(said)")
     }
 
+    /// Another process grows the map; this one adopts the new size when its next transaction begins.
     @Test func adoptsAMapGrownByAnotherProcess() throws {
         let dir = TemporaryDirectory()
         let env = try Environment(path: dir.path, options: .init(mapSize: 64 << 10, durability: .noSync))
