@@ -371,7 +371,11 @@ public final class Environment: @unchecked Sendable {
     @inlinable
     public var currentTransaction: Transaction? {
         guard let pointer = threadKey.value else { return nil }
-        return Unmanaged<ThreadState>.fromOpaque(pointer).takeUnretainedValue().current
+        return Unmanaged<ThreadState>.fromOpaque(pointer)._withUnsafeGuaranteedRef { state in
+            // Outside every closure (a point operation's usual case) without touching `current`: its
+            // read is an exclusivity check and a retain.
+            state.gateDepth == 0 ? nil : state.current
+        }
     }
 
     /// Runs `body` in a read-only transaction that may be the one an earlier call of this thread used:
@@ -555,7 +559,7 @@ public final class Environment: @unchecked Sendable {
     /// Cheap: `mdb_env_info` reads the meta pages in the map, no system call. The corresponding LMDB
     /// function is `mdb_env_info` (its `me_last_txnid`).
     public func externalCommits() -> Int {
-        guard let last = try? info().lastTransaction else { return externalGeneration.load(ordering: .acquiring) }
+        guard let last = lastCommittedTransaction() else { return externalGeneration.load(ordering: .acquiring) }
         let accounted = accountedTransaction.load(ordering: .acquiring)
         if last != accounted && last != committingTransaction.load(ordering: .acquiring) {
             // Another process committed (or this process's commit of `last` just ended and the store
@@ -566,6 +570,21 @@ public final class Environment: @unchecked Sendable {
             }
         }
         return externalGeneration.load(ordering: .acquiring)
+    }
+
+    /// The id of LMDB's last committed transaction (`mdb_env_info`'s `me_last_txnid`, read from the
+    /// meta pages in the map), or `nil` once closed. ``info()`` without its other fields, its result
+    /// and its error: a cache asks this before every answer.
+    @inline(__always)
+    private func lastCommittedTransaction() -> Int? {
+        withThreadState { state in
+            gate.enterShared(state)
+            defer { gate.leaveShared(state) }
+            guard isOpenFlag.load(ordering: .acquiring) else { return nil }
+            var info = MDB_envinfo()
+            guard mdb_env_info(handle, &info) == 0 else { return nil }
+            return info.me_last_txnid
+        }
     }
 
     /// `mdb_txn_begin`, adopting a map another process grew when this thread holds no other body.

@@ -18,7 +18,7 @@ import TestSupport
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        Thread.sleep(forTimeInterval: delay)
+        Thread.sleep(forTimeInterval: delay * sanitizerTimeScale)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }

@@ -11,3 +11,15 @@ public let runsUnderASanitizer: Bool = {
     defer { if let handle { dlclose(handle) } }
     return dlsym(handle, "__asan_init") != nil || dlsym(handle, "__tsan_init") != nil
 }()
+
+/// How many times slower a child process of the tests runs under this process's sanitizer (they are
+/// built alike): tests that kill a child after a random delay stretch their delays by it, so that the
+/// child still gets as far as it would in a normal build (the thread sanitizer slows a loader about
+/// tenfold).
+public let sanitizerTimeScale: Double = {
+    let handle = dlopen(nil, RTLD_NOW)
+    defer { if let handle { dlclose(handle) } }
+    if dlsym(handle, "__tsan_init") != nil { return 10 }
+    if dlsym(handle, "__asan_init") != nil { return 2 }
+    return 1
+}()
