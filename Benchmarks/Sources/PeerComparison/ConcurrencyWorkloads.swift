@@ -126,36 +126,50 @@ func runScaling() throws -> ScalingResult {
 struct ResponsivenessResult: Encodable {
     var workload = "durable-writes-responsiveness"
     var cores: Int
+    /// Writer tasks.
+    var writers: Int
     /// Per way of writing: commits a second, and how late a 1 ms timer task woke (p50, p99, max, ms).
     var rows: [Row]
 
     struct Row: Encodable {
         var writes: String
+        /// How long the mode ran: 3 s, or longer when blocked writers started late.
+        var seconds: Double
         var commits_per_s: Double
         /// How many times the timer task woke in the 3 s: 3,000 if it never waited for a thread.
         var ticks: Int
         var tick_late_p50_ms: Double
         var tick_late_p99_ms: Double
         var tick_late_max_ms: Double
+        /// How long the timer task, created after the writers, waited for a thread to start on.
+        var timer_start_delay_ms: Double
+        /// The process's threads at their peak during the mode, less those before it: what the
+        /// runtime added to keep the pool going while writers blocked.
+        var threads_added: Int
     }
 }
 
-/// A `.durable` store; as many writer tasks as cores commit one small transaction after another for
+/// A `.durable` store; `writers` tasks (default: as many as cores) commit one small transaction after another for
 /// a few seconds, while another task sleeps 1 ms in a loop and records how late it wakes. Writers use
 /// the synchronous `store.write` (each commit's fsync holds a thread of the cooperative pool) or
 /// `await store.write` (the store's writer thread does).
-func runResponsiveness() throws -> ResponsivenessResult {
+func runResponsiveness(writers requested: Int) throws -> ResponsivenessResult {
     let cores = ProcessInfo.processInfo.activeProcessorCount
+    let writers = requested > 0 ? requested : cores
     let store = try Store(at: directory, durability: .durable)
     let map = try store.map("ticks", key: UInt64.self, value: UInt64.self)
     var rows: [ResponsivenessResult.Row] = []
     for way in ["none", "synchronous", "async"] {
+        let began = now()
+        let threadsBefore = processThreads()
+        let peakThreads = Peak(threadsBefore)
+        let startDelay = Peak(0)  // µs from the timer task's creation, after the writers', to its start
         let (commits, late) = try ResultBox<(Int, [Double])>.wait {
             let stop = Flag()
             let seconds = 3.0
             return try await withThrowingTaskGroup(of: (Int, [Double]).self) { group in
                 if way != "none" {
-                    for w in 0..<cores {
+                    for w in 0..<writers {
                         group.addTask {
                             var commits = 0
                             var k = UInt64(w) << 40
@@ -168,6 +182,9 @@ func runResponsiveness() throws -> ResponsivenessResult {
                                     try await store.write { try map.setValue(key, forKey: key) }
                                 } else {
                                     try synchronousWrite(store) { try map.setValue(key, forKey: key) }
+                                    // A well-behaved task gives its thread back between commits: what
+                                    // is left is the time each commit holds it.
+                                    await Task.yield()
                                 }
                                 commits += 1
                             }
@@ -175,13 +192,16 @@ func runResponsiveness() throws -> ResponsivenessResult {
                         }
                     }
                 }
+                let queued = now()
                 group.addTask {
                     var late: [Double] = []
                     let start = now()
+                    startDelay.raise(to: Int((start - queued) * 1e6))
                     while now() - start < seconds {
                         let t = now()
                         try await Task.sleep(for: .milliseconds(1))
                         late.append((now() - t - 0.001) * 1000)
+                        if late.count % 10 == 0 { peakThreads.raise(to: processThreads()) }
                     }
                     stop.set()
                     return (0, late)
@@ -192,18 +212,36 @@ func runResponsiveness() throws -> ResponsivenessResult {
                 return (commits, late)
             }
         }
+        let elapsed = now() - began
         let sorted = late.sorted()
         func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-        rows.append(.init(writes: way, commits_per_s: Double(commits) / 3.0, ticks: late.count, tick_late_p50_ms: percentile(0.5),
-                          tick_late_p99_ms: percentile(0.99), tick_late_max_ms: sorted.last ?? 0))
-        FileHandle.standardError.write(Data("\(way): \(Double(commits) / 3) commits/s, \(late.count) ticks, late p50 \(percentile(0.5)) p99 \(percentile(0.99)) max \(sorted.last ?? 0) ms\n".utf8))
+        let threads = peakThreads.value - threadsBefore
+        rows.append(.init(writes: way, seconds: elapsed, commits_per_s: Double(commits) / elapsed, ticks: late.count,
+                          tick_late_p50_ms: percentile(0.5), tick_late_p99_ms: percentile(0.99), tick_late_max_ms: sorted.last ?? 0,
+                          timer_start_delay_ms: Double(startDelay.value) / 1000, threads_added: threads))
+        FileHandle.standardError.write(Data("\(way): \(elapsed) s, \(Double(commits) / elapsed) commits/s, \(late.count) ticks, late p50 \(percentile(0.5)) p99 \(percentile(0.99)) max \(sorted.last ?? 0) ms, started after \(Double(startDelay.value) / 1000) ms, \(threads) threads added\n".utf8))
     }
     store.close()
-    return ResponsivenessResult(cores: cores, rows: rows)
+    return ResponsivenessResult(cores: cores, writers: writers, rows: rows)
+}
+
+/// The process's threads now (`Threads:` in /proc/self/status).
+func processThreads() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Threads:") }) else { return 0 }
+    return Int(line.dropFirst(8).trimmingCharacters(in: .whitespaces)) ?? 0
 }
 
 /// The synchronous `store.write` (in an async function the name means the async one).
 func synchronousWrite(_ store: Store, _ body: () throws -> Void) throws { try store.write(body) }
+
+/// A maximum tasks share.
+final class Peak: Sendable {
+    private let peak: Atomic<Int>
+    init(_ value: Int) { peak = Atomic(value) }
+    var value: Int { peak.load(ordering: .relaxed) }
+    func raise(to value: Int) { peak.max(value, ordering: .relaxed) }
+}
 
 /// A flag tasks share.
 final class Flag: Sendable {

@@ -152,7 +152,8 @@ case "search-heap", "search-obvious":
 case "concurrent-gets":
     print(String(decoding: try encoder.encode(try runScaling()), as: UTF8.self)); exit(0)
 case "async-responsiveness":
-    print(String(decoding: try encoder.encode(try runResponsiveness()), as: UTF8.self)); exit(0)
+    // N: writer tasks (0: one per core).
+    print(String(decoding: try encoder.encode(try runResponsiveness(writers: Int(n))), as: UTF8.self)); exit(0)
 case "cache-zipf":
     print(String(decoding: try encoder.encode(try runZipf()), as: UTF8.self)); exit(0)
 case "cache-put":
