@@ -111,6 +111,10 @@ func runTimeline(shape: String, way: String) throws -> TimelineResult {
         sleep(idle)
         try store.tickMemoryGovernor()
         phase("end")  // with the store still open, as a long-running program keeps it
+        if ProcessInfo.processInfo.environment["SEED_DEBUG"] != nil {
+            let s = store.statistics
+            FileHandle.standardError.write(Data("cache \(s.cacheBytes) buffered \(s.bufferedBytes) heap \(s.heapInUse ?? -1) free \(s.allocatorFree ?? -1) anon \(s.residentAnonymous ?? -1) trims \(s.trims) trimmed \(s.bytesTrimmed) budget \(s.budget)\n".utf8))
+        }
         store.close()
         sampler.record()
     default:
