@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` and `make test`. Each installs what it needs first.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps demo test asan tsan bench fuzz clean
+.PHONY: deps demo test asan tsan bench bench-suites bench-check bench-memory fuzz clean
 
 ## deps: liblmdb-dev (with pkg-config) and lmdb-utils (mdb_dump, mdb_load: the CLI's round-trip tests)
 ## from Debian, and py-lmdb + cbor2 for the interop tests.
@@ -44,6 +44,22 @@ tsan: deps
 ## bench: the side-by-side comparison with raw LMDB in C and py-lmdb (N=10M by default).
 bench: deps
 	Benchmarks/compare.sh $(N)
+
+## bench-suites: the package-benchmark suites (collections against Swift's own, the cache, the
+## codecs), their results in Benchmarks/suites/results.json and their table (docs/benchmarks.md).
+bench-suites: deps
+	Benchmarks/suites/run.sh
+
+## bench-check: the regression guard: runs the suites and compares them with the committed
+## thresholds (Benchmarks/Thresholds); exit status 2 names a regression. Not in CI (noisy machines).
+bench-check: deps
+	cd Benchmarks && swift package benchmark thresholds check --no-progress
+
+## bench-memory: resident memory over time (build, search, drop, idle) in the heap under four
+## allocators and on disk, and the scaling with size; tables and plots in docs/.
+bench-memory: deps
+	Benchmarks/memory/run.sh
+	Benchmarks/memory/scaling.sh
 
 clean:
 	rm -rf .build .build-asan .build-tsan Benchmarks/.build

@@ -7,7 +7,8 @@ import Synchronization
 
 struct TimelineResult: Encodable {
     var workload = "memory-timeline"
-    /// `table` (one `UInt64 → UInt64` table) or `objects` (16-byte `[UInt8]` keys in a set).
+    /// `table` (one `UInt64 → UInt64` table), `set` (`UInt64` keys in a set) or `objects` (16-byte
+    /// `[UInt8]` keys in a set).
     var shape: String
     /// `heap`, `heap-trim` (`malloc_trim` after the drop) or `disk` (a default `Store(at:)`).
     var way: String
@@ -91,13 +92,26 @@ func runTimeline(shape: String, way: String) throws -> TimelineResult {
         phase("drop")
         s = nil
         if way == "heap-trim" { _ = AllocatorStatistics.giveFreeMemoryBack() }
-    case ("table", "disk"), ("objects", "disk"):
+    case ("set", "heap"), ("set", "heap-trim"):
+        var s: Set<UInt64>? = []
+        for i in 0..<n { s!.insert(i &* 0x9E37_79B9_7F4A_7C15) }
+        phase("search")
+        for i in 0..<n where s!.contains(i &* 0x9E37_79B9_7F4A_7C15) { found += 1 }
+        phase("drop")
+        s = nil
+        if way == "heap-trim" { _ = AllocatorStatistics.giveFreeMemoryBack() }
+    case ("table", "disk"), ("objects", "disk"), ("set", "disk"):
         let store = try Store(at: directory)
         if shape == "table" {
             let map = try store.map("seed", key: UInt64.self, value: UInt64.self)
             for i in 0..<n { try map.setValue(i, forKey: i &* 0x9E37_79B9_7F4A_7C15) }
             phase("search")
             for i in 0..<n where try map[i &* 0x9E37_79B9_7F4A_7C15] == i { found += 1 }
+        } else if shape == "set" {
+            let set = try store.set("seed", of: UInt64.self)
+            for i in 0..<n { try set.insert(i &* 0x9E37_79B9_7F4A_7C15) }
+            phase("search")
+            for i in 0..<n where try set.contains(i &* 0x9E37_79B9_7F4A_7C15) { found += 1 }
         } else {
             let set = try store.set("seed", of: [UInt8].self)
             for i in 0..<n { try set.insert(objectKey(i)) }
