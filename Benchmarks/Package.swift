@@ -10,6 +10,7 @@ func suite(_ name: String, _ dependencies: [Target.Dependency] = []) -> Target {
         dependencies: [
             .product(name: "Benchmark", package: "benchmark"),
             .product(name: "DiskCollections", package: "DiskCollections"),
+            "BenchmarkSupport",
         ] + dependencies,
         path: name,
         plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -36,6 +37,7 @@ let package = Package(
         ),
         // In-process suites (swift package benchmark): each collection against its in-heap
         // counterpart, the cache, the codecs.
+        .target(name: "BenchmarkSupport", dependencies: [.product(name: "Benchmark", package: "benchmark")]),
         suite("CollectionOperations", [.product(name: "DequeModule", package: "swift-collections")]),
         suite("Cache"),
         suite("Codecs"),

@@ -3,19 +3,11 @@
 // wall clock, throughput, mallocs and peak resident memory per 1,000 operations.
 // Run from Benchmarks/: `swift package benchmark --target Cache`.
 import Benchmark
+import BenchmarkSupport
 import DiskCollections
 import Foundation
 
 let entries: UInt64 = 1_000_000
-
-/// The peers' xorshift64.
-struct XorShift {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state ^= state << 13; state ^= state >> 7; state ^= state << 17
-        return state
-    }
-}
 
 /// `count` keys of `n` drawn by Zipf(`s`) over ranks (rank 0 the most frequent) by inverting the
 /// exact CDF, each rank spread over the key space: the same law and seed as PeerComparison's cache-zipf.
@@ -23,7 +15,7 @@ func zipfKeys(n: UInt64, count: Int, s: Double = 0.99) -> [UInt64] {
     var cdf = [Double](repeating: 0, count: Int(n))
     var total = 0.0
     for i in 0..<Int(n) { total += 1 / pow(Double(i + 1), s); cdf[i] = total }
-    var rng = XorShift(state: 88_172_645_463_325_252)
+    var rng = XorShift()
     return (0..<count).map { _ in
         let u = Double(rng.next() >> 11) / Double(1 << 53) * total
         var lo = 0, hi = Int(n) - 1
@@ -35,12 +27,12 @@ func zipfKeys(n: UInt64, count: Int, s: Double = 0.99) -> [UInt64] {
 @inline(__always) func key(_ rank: UInt64) -> UInt64 { rank &* 0x9E37_79B9_7F4A_7C15 }
 
 final class Fixture {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("diskcoll-bench-cache-\(UUID())").path
+    let path = temporaryStorePath("cache")
     var cached: Store!
     var uncached: Store!
     var cachedMap: DiskMap<UInt64, UInt64>!
     var uncachedMap: DiskMap<UInt64, UInt64>!
-    var rng = XorShift(state: 88_172_645_463_325_252)
+    var rng = XorShift()
     lazy var hot = zipfKeys(n: entries, count: 1 << 20)
     var next = 0
 
@@ -80,13 +72,7 @@ final class Fixture {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    let configuration = Benchmark.Configuration(
-        metrics: [.wallClock, .throughput, .mallocCountTotal, .peakMemoryResident], scalingFactor: .kilo, maxDuration: .seconds(2),
-        // The regression guard (docs/benchmarks.md, "Suites") compares each metric's p90 with the
-        // committed Thresholds/; shared machines are noisy, so only a change beyond 35% in time or
-        // throughput, or 25% in mallocs or peak memory, fails it.
-        thresholds: [.wallClock: .init(relative: [.p90: 35]), .throughput: .init(relative: [.p90: 35]),
-                     .mallocCountTotal: .init(relative: [.p90: 25]), .peakMemoryResident: .init(relative: [.p90: 25])])
+    let configuration = suiteConfiguration()
     let f = Fixture()
     let open: Benchmark.BenchmarkSetupHook = { try f.open() }
     // The cached store's benchmarks first: the uncached ones close it.

@@ -2,6 +2,7 @@
 // collection does around every LMDB call; wall clock, throughput and mallocs per 1,000.
 // Run from Benchmarks/: `swift package benchmark --target Codecs`.
 import Benchmark
+import BenchmarkSupport
 import DiskCollections
 import Foundation
 
@@ -31,13 +32,7 @@ func roundTripKeys<K: DiskKey>(_ keys: [K]) throws {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    let configuration = Benchmark.Configuration(
-        metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo, maxDuration: .seconds(1),
-        // The regression guard (docs/benchmarks.md, "Suites") compares each metric's p90 with the
-        // committed Thresholds/; shared machines are noisy, so only a change beyond 35% in time or
-        // throughput, or 25% in mallocs, fails it.
-        thresholds: [.wallClock: .init(relative: [.p90: 35]), .throughput: .init(relative: [.p90: 35]),
-                     .mallocCountTotal: .init(relative: [.p90: 25])])
+    let configuration = suiteConfiguration(measuresMemory: false, maxDuration: .seconds(1))
     let integers = (0..<1_000).map { UInt64($0) &* 0x9E37_79B9_7F4A_7C15 }
     let strings = (0..<1_000).map { "state-\($0)-\($0 &* 7919)" }
     let pairs = (0..<1_000).map { Pair(name: "level-\($0 % 17)", rank: Int32($0), bytes: [UInt8](repeating: UInt8($0 & 255), count: 8)) }

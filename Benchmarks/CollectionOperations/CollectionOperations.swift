@@ -7,6 +7,7 @@
 // "Suites"). Each store is a default `Store(at:)` in a temporary directory; the tree behind the
 // lookups holds 100,000 entries.
 import Benchmark
+import BenchmarkSupport
 import DequeModule
 import DiskCollections
 import Foundation
@@ -18,19 +19,16 @@ let entries = 100_000
 
 /// A default store in a new temporary directory, removed by `close()`.
 final class Fixture {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("diskcoll-bench-\(UUID())").path
+    let path = temporaryStorePath("collections")
     lazy var store: Store = try! Store(at: path)
     var next = 0  // a cursor through the entries, so successive samples use different keys
 
-    var state: UInt64 = 88_172_645_463_325_252
+    var rng = XorShift()
 
     /// 1,000 entry numbers (of `entries`) at random (the peers' xorshift64): every sample meets the
     /// cache in the same mixture of hits and misses.
     func randomBatch() -> [Int] {
-        (0..<1_000).map { _ in
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
-            return Int(state % UInt64(entries))
-        }
+        (0..<1_000).map { _ in Int(rng.next() % UInt64(entries)) }
     }
 
     /// The next 1,000 entry numbers (of `entries`), wrapping around.
@@ -47,13 +45,7 @@ final class Fixture {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    let configuration = Benchmark.Configuration(
-        metrics: [.wallClock, .throughput, .mallocCountTotal, .peakMemoryResident], scalingFactor: .kilo, maxDuration: .seconds(2),
-        // The regression guard (docs/benchmarks.md, "Suites") compares each metric's p90 with the
-        // committed Thresholds/; shared machines are noisy, so only a change beyond 35% in time or
-        // throughput, or 25% in mallocs or peak memory, fails it.
-        thresholds: [.wallClock: .init(relative: [.p90: 35]), .throughput: .init(relative: [.p90: 35]),
-                     .mallocCountTotal: .init(relative: [.p90: 25]), .peakMemoryResident: .init(relative: [.p90: 25])])
+    let configuration = suiteConfiguration()
 
     // MARK: DiskMap<UInt64, UInt64> and Dictionary<UInt64, UInt64>
 

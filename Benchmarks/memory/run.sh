@@ -48,21 +48,5 @@ for shape in table objects; do
     run $shape disk glibc "$n"
 done
 
-python3 - "$tmp" "$out" "${runs[@]}" <<'PY'
-import json, os, subprocess, sys, datetime
-tmp, out, names = sys.argv[1], sys.argv[2], sys.argv[3:]
-def sh(*cmd):
-    try: return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
-    except OSError: return ""
-meminfo = open("/proc/meminfo").read().split()
-result = {
-    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    "commit": sh("git", "rev-parse", "--short", "HEAD"),
-    "cores": os.cpu_count(),
-    "memoryBytes": int(meminfo[meminfo.index("MemTotal:") + 1]) * 1024,
-    "runs": {n: json.load(open(os.path.join(tmp, n + ".json"))) for n in names},
-}
-json.dump(result, open(out, "w"), indent=1, sort_keys=True)
-print("wrote", out, file=sys.stderr)
-PY
+python3 Benchmarks/runinfo.py "$tmp" "$out" "${runs[@]}"
 python3 Benchmarks/memory/report.py "$out" --plot docs/memory-timeline.svg

@@ -22,23 +22,15 @@ if [ "${UPDATE_THRESHOLDS:-0}" = 1 ]; then
     swift package --allow-writing-to-package-directory benchmark thresholds update suites --no-progress >&2
 fi
 python3 - "$tmp" "$out" <<'PY'
-import glob, json, os, subprocess, sys, datetime
+import glob, json, os, sys
+sys.path.insert(0, os.getcwd())  # Benchmarks/: runinfo.py
+from runinfo import machine
 tmp, out = sys.argv[1], sys.argv[2]
-def sh(*cmd):
-    try: return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
-    except OSError: return ""
-meminfo = open("/proc/meminfo").read().split()
-files = glob.glob(os.path.join(tmp, "*.json"))
 def strip(x):  # every sample is in the baseline (.benchmarkBaselines); keep the percentiles
     if isinstance(x, dict): return {k: strip(v) for k, v in x.items() if k != "rawData"}
     return x
-result = {
-    "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    "commit": sh("git", "rev-parse", "--short", "HEAD"),
-    "cores": os.cpu_count(),
-    "memoryBytes": int(meminfo[meminfo.index("MemTotal:") + 1]) * 1024,
-    "jmh": [strip(entry) for f in files for entry in json.load(open(f))],
-}
+result = machine()
+result["jmh"] = [strip(entry) for f in glob.glob(os.path.join(tmp, "*.json")) for entry in json.load(open(f))]
 json.dump(result, open(out, "w"), indent=1, sort_keys=True)
 print("wrote", out, file=sys.stderr)
 PY

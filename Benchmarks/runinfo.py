@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""What every results file under Benchmarks/ records beside its figures (date, commit, cores,
+memory), and the collector the run scripts share.
+
+usage: runinfo.py TMPDIR OUT [--no-samples] NAME...
+Writes OUT: the machine, and under "runs" each TMPDIR/NAME.json as NAME (without its "samples" with
+--no-samples). Other scripts import `machine()`.
+"""
+import datetime, json, os, subprocess, sys
+
+
+def sh(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def machine():
+    meminfo = open("/proc/meminfo").read().split()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": sh("git", "rev-parse", "--short", "HEAD"),
+        "cores": os.cpu_count(),
+        "memoryBytes": int(meminfo[meminfo.index("MemTotal:") + 1]) * 1024,
+    }
+
+
+def main():
+    args = sys.argv[1:]
+    no_samples = "--no-samples" in args
+    args = [a for a in args if a != "--no-samples"]
+    tmp, out, names = args[0], args[1], args[2:]
+
+    def load(name):
+        run = json.load(open(os.path.join(tmp, name + ".json")))
+        if no_samples:
+            run.pop("samples", None)
+        return run
+
+    result = machine()
+    result["runs"] = {n: load(n) for n in names}
+    json.dump(result, open(out, "w"), indent=1, sort_keys=True)
+    print("wrote", out, file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
