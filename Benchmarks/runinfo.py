@@ -4,7 +4,7 @@ memory), and the collector the run scripts share.
 
 usage: runinfo.py TMPDIR OUT [--no-samples] NAME...
 Writes OUT: the machine, and under "runs" each TMPDIR/NAME.json as NAME (without its "samples" with
---no-samples). Other scripts import `machine()`.
+--no-samples). The run scripts import `machine()`, the reports `header()` and `pyplot()`.
 """
 import datetime, json, os, subprocess, sys
 
@@ -24,6 +24,25 @@ def machine():
         "cores": os.cpu_count(),
         "memoryBytes": int(meminfo[meminfo.index("MemTotal:") + 1]) * 1024,
     }
+
+
+def header(data):
+    """The line each report's tables start with: when, which commit, what machine."""
+    return f"{data['date']}, commit {data['commit']}, {data['cores']} cores, {data['memoryBytes'] / 2**30:.0f} GiB"
+
+
+def pyplot():
+    """matplotlib's pyplot for files (the Agg backend, the same data drawing the same SVG), or None
+    after saying so when matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(no plot: pip install matplotlib)", file=sys.stderr)
+        return None
+    matplotlib.rcParams["svg.hashsalt"] = "diskcollections"
+    return plt
 
 
 def main():

@@ -22,7 +22,6 @@ final class Fixture {
     let path = temporaryStorePath("collections")
     lazy var store: Store = try! Store(at: path)
     var next = 0  // a cursor through the entries, so successive samples use different keys
-
     var rng = XorShift()
 
     /// 1,000 entry numbers (of `entries`) at random (the peers' xorshift64): every sample meets the

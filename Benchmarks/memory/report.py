@@ -5,7 +5,10 @@ usage: report.py [results.json] [--plot docs/memory-timeline.svg]
 Prints a Markdown table per shape of data (docs/benchmarks.md quotes this output) and draws RssAnon
 over time for every run, one panel per shape (needs matplotlib).
 """
-import json, sys
+import json, os, sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # Benchmarks/
+from runinfo import header, pyplot
 
 SHAPES = {
     "table": "one big table: `Dictionary<UInt64, UInt64>` / `DiskMap<UInt64, UInt64>`",
@@ -48,7 +51,7 @@ def main():
     path = args[0] if args and not args[0].startswith("--") else "Benchmarks/memory/results.json"
     plot = args[args.index("--plot") + 1] if "--plot" in args else None
     data = json.load(open(path))
-    print(f"{data['date']}, commit {data['commit']}, {data['cores']} cores, {data['memoryBytes'] / 2**30:.0f} GiB\n")
+    print(header(data) + "\n")
     for shape, title in SHAPES.items():
         rows = runs_of(data, shape)
         if not rows:
@@ -65,14 +68,9 @@ def main():
         print()
     if not plot:
         return
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("(no plot: pip install matplotlib)", file=sys.stderr)
+    plt = pyplot()
+    if plt is None:
         return
-    matplotlib.rcParams["svg.hashsalt"] = "diskcollections"  # the same data draws the same file
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for ax, (shape, title) in zip(axes, SHAPES.items()):
         for _, r in runs_of(data, shape):

@@ -3,7 +3,10 @@
 
 usage: scaling_report.py [scaling.json] [--plot docs/scaling.svg]
 """
-import json, sys
+import json, os, sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # Benchmarks/
+from runinfo import header, pyplot
 
 NAMES = {("table", "heap"): "Dictionary<UInt64, UInt64>", ("table", "disk"): "DiskMap<UInt64, UInt64>",
          ("set", "heap"): "Set<UInt64>", ("set", "disk"): "DiskSet<UInt64>"}
@@ -14,7 +17,7 @@ def main():
     path = args[0] if args and not args[0].startswith("--") else "Benchmarks/memory/scaling.json"
     plot = args[args.index("--plot") + 1] if "--plot" in args else None
     data = json.load(open(path))
-    print(f"{data['date']}, commit {data['commit']}, {data['cores']} cores, {data['memoryBytes'] / 2**30:.0f} GiB\n")
+    print(header(data) + "\n")
     runs = data["runs"].values()
     sizes = sorted({r["n"] for r in runs})
     by = {(r["shape"], r["way"], r["n"]): r for r in runs}
@@ -34,14 +37,9 @@ def main():
                       f"{r['peak_rss_file_mb']:,.1f} MB | {rel_t} | {rel_m} |")
     if not plot:
         return
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("(no plot: pip install matplotlib)", file=sys.stderr)
+    plt = pyplot()
+    if plt is None:
         return
-    matplotlib.rcParams["svg.hashsalt"] = "diskcollections"
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
     for (shape, way), name in NAMES.items():
         points = sorted((n, by[(shape, way, n)]) for n in sizes if (shape, way, n) in by)

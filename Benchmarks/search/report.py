@@ -5,7 +5,10 @@ usage: report.py [results.json] [--plot docs/search-scaling.svg]
 Prints a Markdown table (paste-free: docs/benchmarks.md quotes this output) and draws a log-log plot
 of time and peak RssAnon against states for the disk and the in-heap searches (needs matplotlib).
 """
-import json, sys
+import json, os, sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # Benchmarks/
+from runinfo import header, pyplot
 
 # The in-heap pancake 12 search is too large to rerun casually (37 minutes, 14.5 GB): when the JSON has
 # no heap run for it, its measurement from the search issue is drawn as a separate, labelled point.
@@ -18,7 +21,7 @@ def main():
     path = args[0] if args and not args[0].startswith("--") else "Benchmarks/search/results.json"
     plot = args[args.index("--plot") + 1] if "--plot" in args else "docs/search-scaling.svg"
     data = json.load(open(path))
-    print(f"{data['date']}, commit {data['commit']}, {data['cores']} cores, {data['memoryBytes'] / 2**30:.0f} GiB\n")
+    print(header(data) + "\n")
     print("| search | states | disk time | heap time | time ratio | disk peak RssAnon | heap peak RssAnon | peak ratio | disk final | heap final | store at its largest | disk states/s | table |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     points = []
@@ -35,12 +38,8 @@ def main():
                "equal" if r["matches"] else "DIFFERENT"]
         print("| " + " | ".join(row) + " |")
         points.append((name, states, d, h))
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("\n(no plot: pip install matplotlib)", file=sys.stderr)
+    plt = pyplot()
+    if plt is None:
         return
     pancakes = sorted((p for p in points if p[0].startswith("pancake")), key=lambda p: p[1])
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))

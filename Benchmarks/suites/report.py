@@ -6,7 +6,10 @@ usage: report.py [results.json]
 Each row is one operation: the median time per operation (a sample is 1,000 operations), mallocs per
 operation and the peak resident memory of the process, ours beside Swift's in-heap counterpart.
 """
-import json, sys
+import json, os, sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # Benchmarks/
+from runinfo import header
 
 PAIRS = [  # (ours, in-heap counterpart, what)
     ("DiskMap-lookup-hit", "Dictionary-lookup-hit", "map lookup, hit"),
@@ -61,7 +64,7 @@ def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "Benchmarks/suites/results.json"
     data = json.load(open(path))
     by = {e["benchmark"].rsplit(".", 1)[-1]: e for e in data["jmh"]}
-    print(f"{data['date']}, commit {data['commit']}, {data['cores']} cores, {data['memoryBytes'] / 2**30:.0f} GiB; "
+    print(header(data) + "; "
           "medians of samples of 1,000 operations; a default `Store(at:)`, 100,000 entries\n")
     print("| operation | ours | Swift in-heap | ratio | mallocs per op, ours / in-heap | peak resident, ours / in-heap |")
     print("|---|---|---|---|---|---|")

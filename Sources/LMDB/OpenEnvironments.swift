@@ -35,9 +35,11 @@ struct FileIdentity: Hashable, Sendable {
             } else if errno != EEXIST {
                 let code = errno
                 removeCreated(created)
-                let parent = created.isEmpty ? String(prefix[..<(prefix.lastIndex(of: "/") ?? prefix.startIndex)]) : created.last!
+                // The directory the failed mkdir was to create an entry in: `prefix` without its last name.
+                let above = prefix[..<(prefix.lastIndex(of: "/") ?? prefix.startIndex)]
+                let parent = above.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : String(above)
                 throw LMDBError(code: .init(rawValue: code), operation: "mkdir \(prefix)",
-                                detail: code == EACCES ? "this user may not create a directory in \(parent.isEmpty ? "/" : parent)" : nil)
+                                detail: code == EACCES ? "this user may not create a directory in \(parent)" : nil)
             }
             prefix += "/"
         }

@@ -75,51 +75,48 @@ func runTimeline(shape: String, way: String) throws -> TimelineResult {
     // Long enough for the allocators that return memory on a timer (jemalloc's default decay is 10 s).
     let idle = UInt32(ProcessInfo.processInfo.environment["IDLE_S"].flatMap(Int.init) ?? 15)
 
+    /// Entry `i`'s key, spread over the key space as a hash would.
+    func spread(_ i: UInt64) -> UInt64 { i &* 0x9E37_79B9_7F4A_7C15 }
+    /// Builds `structure` with an entry per `i`, looks every one up, and drops it (and trims for
+    /// `heap-trim`).
+    func inHeap<C>(_ structure: C, insert: (inout C, UInt64) -> Void, finds: (C, UInt64) -> Bool) {
+        var structure: C? = structure
+        for i in 0..<n { insert(&structure!, i) }
+        phase("search")
+        for i in 0..<n where finds(structure!, i) { found += 1 }
+        phase("drop")
+        structure = nil
+        if way == "heap-trim" { _ = AllocatorStatistics.giveFreeMemoryBack() }
+    }
+    /// The same for collection "seed" of `store`, which the drop removes.
+    func onDisk(_ store: Store, insert: (UInt64) throws -> Void, finds: (UInt64) throws -> Bool) throws {
+        for i in 0..<n { try insert(i) }
+        phase("search")
+        for i in 0..<n where try finds(i) { found += 1 }
+        phase("drop")
+        _ = try store.removeCollection("seed")
+    }
+
     switch (shape, way) {
     case ("table", "heap"), ("table", "heap-trim"):
-        var d: [UInt64: UInt64]? = [:]
-        for i in 0..<n { d![i &* 0x9E37_79B9_7F4A_7C15] = i }
-        phase("search")
-        for i in 0..<n where d![i &* 0x9E37_79B9_7F4A_7C15] == i { found += 1 }
-        phase("drop")
-        d = nil
-        if way == "heap-trim" { _ = AllocatorStatistics.giveFreeMemoryBack() }
+        inHeap([UInt64: UInt64](), insert: { $0[spread($1)] = $1 }, finds: { $0[spread($1)] == $1 })
     case ("objects", "heap"), ("objects", "heap-trim"):
-        var s: Set<[UInt8]>? = []
-        for i in 0..<n { s!.insert(objectKey(i)) }
-        phase("search")
-        for i in 0..<n where s!.contains(objectKey(i)) { found += 1 }
-        phase("drop")
-        s = nil
-        if way == "heap-trim" { _ = AllocatorStatistics.giveFreeMemoryBack() }
+        inHeap(Set<[UInt8]>(), insert: { $0.insert(objectKey($1)) }, finds: { $0.contains(objectKey($1)) })
     case ("set", "heap"), ("set", "heap-trim"):
-        var s: Set<UInt64>? = []
-        for i in 0..<n { s!.insert(i &* 0x9E37_79B9_7F4A_7C15) }
-        phase("search")
-        for i in 0..<n where s!.contains(i &* 0x9E37_79B9_7F4A_7C15) { found += 1 }
-        phase("drop")
-        s = nil
-        if way == "heap-trim" { _ = AllocatorStatistics.giveFreeMemoryBack() }
+        inHeap(Set<UInt64>(), insert: { $0.insert(spread($1)) }, finds: { $0.contains(spread($1)) })
     case ("table", "disk"), ("objects", "disk"), ("set", "disk"):
         let store = try Store(at: directory)
-        if shape == "table" {
+        switch shape {
+        case "table":
             let map = try store.map("seed", key: UInt64.self, value: UInt64.self)
-            for i in 0..<n { try map.setValue(i, forKey: i &* 0x9E37_79B9_7F4A_7C15) }
-            phase("search")
-            for i in 0..<n where try map[i &* 0x9E37_79B9_7F4A_7C15] == i { found += 1 }
-        } else if shape == "set" {
+            try onDisk(store, insert: { try map.setValue($0, forKey: spread($0)) }, finds: { try map[spread($0)] == $0 })
+        case "set":
             let set = try store.set("seed", of: UInt64.self)
-            for i in 0..<n { try set.insert(i &* 0x9E37_79B9_7F4A_7C15) }
-            phase("search")
-            for i in 0..<n where try set.contains(i &* 0x9E37_79B9_7F4A_7C15) { found += 1 }
-        } else {
+            try onDisk(store, insert: { _ = try set.insert(spread($0)) }, finds: { try set.contains(spread($0)) })
+        default:
             let set = try store.set("seed", of: [UInt8].self)
-            for i in 0..<n { try set.insert(objectKey(i)) }
-            phase("search")
-            for i in 0..<n where try set.contains(objectKey(i)) { found += 1 }
+            try onDisk(store, insert: { _ = try set.insert(objectKey($0)) }, finds: { try set.contains(objectKey($0)) })
         }
-        phase("drop")
-        try store.removeCollection("seed")
         try store.tickMemoryGovernor()  // an idle tick, as a long-running program's loop would make
         phase("idle")
         sleep(idle)

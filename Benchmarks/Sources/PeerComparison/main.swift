@@ -161,7 +161,7 @@ case "cache-put":
 case "seed-dictionary", "seed-dictionary-trim", "seed-diskmap", "seed-diskmap-limit":
     print(String(decoding: try encoder.encode(try runSeed(String(implementation.dropFirst(5)))), as: UTF8.self)); exit(0)
 case let name where name.hasPrefix("timeline-"):
-    // timeline-SHAPE-WAY: SHAPE table or objects, WAY heap, heap-trim or disk.
+    // timeline-SHAPE-WAY: SHAPE table, set or objects, WAY heap, heap-trim or disk.
     let parts = name.dropFirst(9).split(separator: "-", maxSplits: 1).map(String.init)
     print(String(decoding: try encoder.encode(try runTimeline(shape: parts[0], way: parts.count > 1 ? parts[1] : "")), as: UTF8.self))
     exit(0)
