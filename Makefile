@@ -1,7 +1,7 @@
 # The README's two commands: `make demo` and `make test`. Each installs what it needs first.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps demo test asan tsan bench bench-suites bench-check bench-memory fuzz clean
+.PHONY: deps demo test asan tsan benchmarks bench bench-suites bench-check bench-memory fuzz clean
 
 ## deps: liblmdb-dev (with pkg-config) and lmdb-utils (mdb_dump, mdb_load: the CLI's round-trip tests)
 ## from Debian, and py-lmdb + cbor2 for the interop tests.
@@ -40,6 +40,11 @@ fuzz: deps
 ## tsan: the whole suite under the thread sanitizer (docs/concurrency.md; its own build folder, .build-tsan).
 tsan: deps
 	swift test --sanitize=thread --scratch-path .build-tsan
+
+## benchmarks: every benchmark, then docs/benchmarks.md and its plots regenerated from the results
+## (Benchmarks/all.sh; about 75 minutes on 2 cores). QUICK=1: small sizes, page to a temporary folder.
+benchmarks: deps
+	Benchmarks/all.sh
 
 ## bench: the side-by-side comparison with raw LMDB in C and py-lmdb (N=10M by default).
 bench: deps

@@ -11,4 +11,4 @@ cd "$root"
 swift build -c release --product diskcoll >&2
 out=${OUT:-Benchmarks/cli/results.json}
 python3 Benchmarks/cli/measure.py "${N:-10000000}" .build/release/diskcoll "$out"
-python3 Benchmarks/cli/report.py "$out"
+[ "${REPORT:-1}" = 0 ] || python3 Benchmarks/cli/report.py "$out"

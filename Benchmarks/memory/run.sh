@@ -49,4 +49,4 @@ for shape in table objects; do
 done
 
 python3 Benchmarks/runinfo.py "$tmp" "$out" "${runs[@]}"
-python3 Benchmarks/memory/report.py "$out" --plot docs/memory-timeline.svg
+[ "${REPORT:-1}" = 0 ] || python3 Benchmarks/memory/report.py "$out" --plot docs/memory-timeline.svg

@@ -17,7 +17,7 @@ bin=$(swift build -c release --package-path Benchmarks --show-bin-path)/PeerComp
 out=${OUT:-Benchmarks/memory/scaling.json}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-sizes="1000000 10000000"
+sizes=${SCALING_SIZES:-"1000000 10000000"}
 [ "${BIG:-0}" = 1 ] && sizes="$sizes 100000000"
 
 runs=()
@@ -34,4 +34,4 @@ for n in $sizes; do
 done
 
 python3 Benchmarks/runinfo.py "$tmp" "$out" --no-samples "${runs[@]}"
-python3 Benchmarks/memory/scaling_report.py "$out" --plot docs/scaling.svg
+[ "${REPORT:-1}" = 0 ] || python3 Benchmarks/memory/scaling_report.py "$out" --plot docs/scaling.svg

@@ -26,7 +26,7 @@ add pocket-cube-htm pocket-cube --metric htm --compare-heap
 add pocket-cube-qtm pocket-cube --metric qtm --compare-heap
 add pancake-9 pancake 9 --compare-heap
 add pancake-10 pancake 10 --compare-heap
-add pancake-11 pancake 11 --compare-heap
+[ "${SEARCH_QUICK:-0}" = 1 ] || add pancake-11 pancake 11 --compare-heap  # SEARCH_QUICK=1: up to pancake 10
 if [ "${PANCAKE12:-0}" = 1 ]; then
     if [ "${HEAP12:-0}" = 1 ]; then add pancake-12 pancake 12 --memory 200MB --compare-heap
     else add pancake-12 pancake 12 --memory 200MB; fi
@@ -39,4 +39,4 @@ for item in ${INCLUDE:-}; do
 done
 
 python3 Benchmarks/runinfo.py "$tmp" "$out" "${runs[@]}"
-python3 Benchmarks/search/report.py "$out"
+[ "${REPORT:-1}" = 0 ] || python3 Benchmarks/search/report.py "$out" --plot docs/search-scaling.svg
