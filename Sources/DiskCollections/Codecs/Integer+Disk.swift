@@ -1,7 +1,7 @@
 // Integer keys and values. Each type spells out its witnesses, delegating to small generic helpers
 // (DiskKey.swift, DiskValue.swift) whose error path is out of line: a witness inherited from a
 // constrained protocol extension, or one with a heavy error path, reaches callers in other modules
-// only as an opaque call, which halved DiskMap's scan speed (see docs/benchmarks.md).
+// only as an opaque call, which halved DiskMap's scan speed (see docs/benchmark-history.md).
 
 extension UInt8: FixedWidthDiskKey, DiskValue {
     @inlinable @inline(__always)

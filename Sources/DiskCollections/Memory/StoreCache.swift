@@ -236,7 +236,7 @@ final class StoreCache {
     /// whatever its size. While a set keeps a presence table, an eighth: a lookup the table misses
     /// costs more than the pages a smaller buffer rewrites (measured on the obvious pocket-cube search
     /// when the set's inserts were still records here: a half for the buffer took 22.4 s with 10.3M
-    /// LMDB lookups, an eighth 18.7 s with 5.3M; docs/benchmarks.md).
+    /// LMDB lookups, an eighth 18.7 s with 5.3M; docs/benchmark-history.md).
     var bufferLimit: Int { max(1 << 20, governor.budget / (presenceTables == 0 ? 2 : 8)) }
     /// How many sets keep a presence table.
     private(set) var presenceTables = 0
