@@ -1,5 +1,17 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
+
+/// Whether Open MPI's headers are installed (Debian: libopenmpi-dev): then the package has the
+/// DiskCollectionsMPI library, `diskcoll search --distributed` and their tests; without them it builds
+/// and tests without MPI. DISKCOLLECTIONS_MPI=0 or 1 overrides the check. After installing MPI into
+/// an existing checkout, touch Package.swift (SwiftPM caches this manifest's evaluation).
+let mpiAvailable: Bool = {
+    if let forced = ProcessInfo.processInfo.environment["DISKCOLLECTIONS_MPI"] { return forced == "1" }
+    return ["x86_64-linux-gnu", "aarch64-linux-gnu"].contains {
+        FileManager.default.fileExists(atPath: "/usr/lib/\($0)/openmpi/include/mpi.h")
+    }
+}()
 
 let package = Package(
     name: "DiskCollections",
@@ -68,3 +80,17 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// MPI (issue 15): a separate library and its tests, present only where MPI is installed.
+if mpiAvailable {
+    package.products.append(.library(name: "DiskCollectionsMPI", targets: ["DiskCollectionsMPI"]))
+    package.targets += [
+        // Open MPI (Debian: libopenmpi-dev, openmpi-bin), found through `pkg-config ompi-c`.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "DiskCollectionsMPI", dependencies: ["DiskCollections", "CMPI"]),
+        .testTarget(name: "DiskCollectionsMPITests", dependencies: ["DiskCollections", "TestSupport", "SearchPuzzles", "diskcoll"]),
+    ]
+    for target in package.targets where target.name == "diskcoll" {
+        target.dependencies.append("DiskCollectionsMPI")
+    }
+}

@@ -3,6 +3,9 @@ import DiskCollections
 import Foundation
 import SearchPuzzles
 import Synchronization
+#if canImport(DiskCollectionsMPI)
+import DiskCollectionsMPI
+#endif
 
 /// `diskcoll search`: a breadth-first search of a built-in puzzle through `BreadthFirstSearch`,
 /// checked against its published depth table, optionally beside the same search in the heap.
@@ -16,6 +19,7 @@ struct Search: ParsableCommand {
           diskcoll search pancake 11 --compare-heap     # the README's demo: disk beside Set<UInt64>
           diskcoll search pocket-cube --metric qtm
           diskcoll search pancake 12 --store /data/p12 --memory 256MB   # resumable: run it again after a kill
+          mpirun -np 4 diskcoll search pancake 11 --distributed          # one search over 4 MPI ranks
         """)
 
     @Argument(help: "8-puzzle, pocket-cube, pancake or sliding.")
@@ -44,6 +48,9 @@ struct Search: ParsableCommand {
 
     @Flag(help: "Print the result as JSON.")
     var json = false
+
+    @Flag(help: "Run as one rank of an MPI job: `mpirun -np N diskcoll search ... --distributed`. Each rank keeps its part in its own store (--store DIR: DIR/rank-R-of-N). See docs/distributed.md.")
+    var distributed = false
 
     @Flag(help: .hidden) var heapOnly = false
 
@@ -75,6 +82,7 @@ struct Search: ParsableCommand {
             throw ValidationError("--memory \(memory) is not a size: write e.g. 32MB, 256MB or 1GB")
         }
         if heapOnly { return try runInHeap(puzzle) }
+        if distributed { return try runDistributed(puzzle, budget: budget) }
         let disk = try runOnDisk(puzzle, budget: budget)
         var heap: Measured?
         if compareHeap { heap = try runHeapChild() }
@@ -87,16 +95,56 @@ struct Search: ParsableCommand {
     struct Measured: Codable {
         var levels: [Int]
         var seconds: Double
+        /// The peak RssAnon (of the rank with the largest, in a distributed search).
         var peakAnonymous: Int
         var finalAnonymous: Int
         var storeBytes: Int?
+        /// A distributed search's ranks, and the states they sent each other (8 bytes each).
+        var ranks: Int?
+        var statesExchanged: Int?
     }
 
-    func runOnDisk(_ puzzle: any Puzzle, budget: Int) throws -> Measured {
-        let dir = store ?? NSTemporaryDirectory() + "diskcoll-search-\(getpid())"
+    /// One rank of `mpirun -np N diskcoll search ... --distributed`: rank 0 prints what one process prints.
+    func runDistributed(_ puzzle: any Puzzle, budget: Int) throws {
+        #if canImport(DiskCollectionsMPI)
+        let mpi = try MPICommunicator.start()
+        defer { mpi.finish() }
+        guard !compareHeap else { throw ValidationError("--compare-heap runs one process; leave it out with --distributed") }
+        var disk = try runOnDisk(puzzle, budget: budget, communicator: mpi)
+        // What the job as a whole used: the largest rank's peaks, every rank's exchange.
+        disk.peakAnonymous = -(try mpi.minimum(-disk.peakAnonymous))
+        disk.storeBytes = try mpi.sum(disk.storeBytes ?? 0)
+        disk.ranks = mpi.size
+        disk.statesExchanged = try mpi.sum(mpi.statesSent)
+        if mpi.rank == 0 { report(puzzle, disk: disk, heap: nil) }
+        if let table = puzzle.depthTable, disk.levels != table { throw ExitCode(1) }
+        if puzzle.depthTable == nil, disk.levels.reduce(0, +) != puzzle.stateCount { throw ExitCode(1) }
+        #else
+        throw ValidationError("this diskcoll was built without MPI: install Open MPI (apt-get install libopenmpi-dev openmpi-bin), touch Package.swift and build again (docs/distributed.md)")
+        #endif
+    }
+
+    func runOnDisk(_ puzzle: any Puzzle, budget: Int, communicator: (any SearchCommunicator)? = nil) throws -> Measured {
+        let ownDirectory = NSTemporaryDirectory() + "diskcoll-search-\(getpid())"
+        let dir = communicator.map { c in store.map { "\($0)/rank-\(c.rank)-of-\(c.size)" } ?? ownDirectory } ?? store ?? ownDirectory
         defer { if store == nil { try? FileManager.default.removeItem(atPath: dir) } }
+        if let communicator, let store {
+            // A store directory of a search over another number of ranks: refuse before creating anything.
+            let others = Set(((try? FileManager.default.contentsOfDirectory(atPath: store)) ?? []).compactMap { name -> Int? in
+                let parts = name.split(separator: "-")
+                guard parts.count == 4, parts[0] == "rank", parts[2] == "of", let ranks = Int(parts[3]) else { return nil }
+                return ranks == communicator.size ? nil : ranks
+            })
+            if let ranks = others.min() {
+                throw ValidationError("\(store) holds a search over \(ranks) ranks (rank-R-of-\(ranks)); resume it with mpirun -np \(ranks), or give another --store, or remove \(store) to start again")
+            }
+            try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        }
         let sampler = PeakSampler()
         let started = ContinuousClock.now
+        // In a distributed search only rank 0 speaks.
+        let json = json || (communicator.map { $0.rank != 0 } ?? false)
+        let quiet = communicator.map { $0.rank != 0 } ?? false
         let live = isatty(STDERR_FILENO) == 1 && !json
         var storeBytes = 0
         var levels: [Int] = []
@@ -108,13 +156,14 @@ struct Search: ParsableCommand {
             if !json {
                 let resumed = try search.completedLevels.count
                 var line = "\(puzzle.name): \(group(puzzle.stateCount)) states, \(options.undirected ? "frontier search (undirected)" : "directed"), memory \(memory), \(jobs) job(s), store \(dir)"
+                if let communicator { line += " (rank 0 of \(communicator.size); each rank its own store)" }
                 if resumed > 0 { line += "\n  resuming after depth \(resumed - 1)" }
                 say(line)
             }
-            let result = try search.run(from: [puzzle.start], progress: { p in
+            let result = try search.run(from: [puzzle.start], communicator: communicator, progress: { p in
                 sampler.sample()
                 storeBytes = max(storeBytes, p.storeBytes)
-                guard !json else { return }
+                guard !json, !quiet else { return }
                 let what = p.phase == .levelCompleted ? (p.newStates == 0 ? "none: the search is complete" : group(p.newStates) + " new states")
                     : (p.phase == .merging ? "merging " : "expanded ") + group(p.expanded) + " of " + group(p.frontier)
                 let line = "  depth " + pad(String(p.depth), 3) + pad(what, 34)
@@ -209,7 +258,11 @@ struct Search: ParsableCommand {
         }
         say("")
         say("  \(pad("", 28)) \(pad("time", 9)) \(pad("peak RssAnon", 13)) \(pad("final RssAnon", 13))")
-        say("  \(pad("BreadthFirstSearch (disk)", 28)) \(pad(String(format: "%.1f s", disk.seconds), 9)) \(pad(megabytes(disk.peakAnonymous), 13)) \(pad(megabytes(disk.finalAnonymous), 13))")
+        let label = disk.ranks.map { "BreadthFirstSearch, \($0) ranks" } ?? "BreadthFirstSearch (disk)"
+        say("  \(pad(label, 28)) \(pad(String(format: "%.1f s", disk.seconds), 9)) \(pad(megabytes(disk.peakAnonymous), 13)) \(pad(megabytes(disk.finalAnonymous), 13))")
+        if let ranks = disk.ranks, let exchanged = disk.statesExchanged {
+            say("  peak RssAnon is the largest rank's; the ranks sent each other \(group(exchanged)) states (\(megabytes(exchanged * 8)), \(String(format: "%.2f", Double(exchanged) / Double(max(1, total)))) per state found) over \(ranks) ranks")
+        }
         if let heap {
             say("  \(pad("Set<UInt64> + [UInt64] (heap)", 28)) \(pad(String(format: "%.1f s", heap.seconds), 9)) \(pad(megabytes(heap.peakAnonymous), 13)) \(pad(megabytes(heap.finalAnonymous), 13))")
             say(String(format: "  disk/heap: time %.2f×, peak heap %.2f×%@", disk.seconds / heap.seconds,

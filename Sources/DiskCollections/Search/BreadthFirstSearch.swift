@@ -93,13 +93,57 @@ public final class BreadthFirstSearch<State: FixedWidthDiskKey & Sendable> {
     ///   disk: free space and run again, the completed levels are kept).
     /// - Complexity: every level reads the frontier once and writes and reads the successors' sorted
     ///   runs once; a directed search also reads every earlier level once per level.
+    ///
+    /// **Partitioned over several processes** (`communicator` given, e.g. over MPI with
+    /// `DiskCollectionsMPI`): every rank runs this with its own store and the same `start`,
+    /// options and successor function; each keeps the states it owns (``SearchPartition``) and
+    /// sends the others theirs. Every rank returns the whole search's levels; its store holds its part
+    /// (``forEachState(atDepth:_:)`` and ``contains(_:atDepth:)`` see that part). A resume needs the
+    /// same number of ranks, each with its own store again; it continues from the last level every
+    /// rank committed. See docs/distributed.md.
     @discardableResult
-    public func run(from start: [State], progress: ((SearchProgress) -> Void)? = nil,
+    public func run(from start: [State], communicator: (any SearchCommunicator)? = nil, progress: ((SearchProgress) -> Void)? = nil,
                     successors: @escaping @Sendable (State, (State) -> Void) throws -> Void) throws -> Result {
-        guard store.currentWrite == nil, store.currentRead == nil else {
-            throw DiskCollectionsError.invalidSearch(search: name, reason: "run was called inside store.write or store.read; call it outside any transaction")
+        guard let communicator else { return try runHere(from: start, communicator: nil, progress: progress, successors: successors) }
+        do {
+            return try runHere(from: start, communicator: communicator, progress: progress, successors: successors)
+        } catch let failure as AgreedFailure {
+            // Every rank agreed to stop before the search began: no rank is left waiting.
+            throw failure.error ?? DiskCollectionsError.invalidSearch(search: name, reason: failure.reason)
+        } catch {
+            // The other ranks are waiting in a collective: end the search on every rank.
+            communicator.abort(error)
+            throw error
         }
-        try store.flush()
+    }
+
+    /// A failure every rank learned of before the search began (this rank's `error`, or another's):
+    /// each stops without aborting the others.
+    private struct AgreedFailure: Error {
+        var error: (any Error)?
+        var reason = ""
+    }
+
+    private func runHere(from start: [State], communicator: (any SearchCommunicator)?, progress: ((SearchProgress) -> Void)?,
+                         successors: @escaping @Sendable (State, (State) -> Void) throws -> Void) throws -> Result {
+        // Checks that can fail on one rank and not another are agreed on before any rank goes on, so
+        // that none waits in a collective for a rank that stopped.
+        func agree(_ check: () throws -> Void) throws {
+            guard let communicator else { return try check() }
+            var failure: (any Error)?
+            do { try check() } catch { failure = error }
+            let failed = try communicator.sum(failure == nil ? 0 : 1)
+            if let failure { throw AgreedFailure(error: failure) }
+            if failed > 0 {
+                throw AgreedFailure(reason: "\(failed) other rank(s) could not run it (their errors say why); this rank's store is as it was")
+            }
+        }
+        try agree {
+            guard store.currentWrite == nil, store.currentRead == nil else {
+                throw DiskCollectionsError.invalidSearch(search: name, reason: "run was called inside store.write or store.read; call it outside any transaction")
+            }
+            try store.flush()
+        }
         let encoded = start.map(Self.encode)
         let fingerprint = Self.fingerprint(encoded)
         let engineSuccessors: SearchEngine.Successors
@@ -110,8 +154,9 @@ public final class BreadthFirstSearch<State: FixedWidthDiskKey & Sendable> {
                 try successors(try Self.decode(state)) { emit(Self.encode($0)) }
             }
         }
-        var meta: SearchMeta
+        var meta = SearchMeta(state: State.diskKeyCodec, undirected: options.undirected, startCount: 0, startHash: 0)
         var fresh = false
+        try agree {
         if let stored = try loadMeta() {
             guard stored.undirected == options.undirected else {
                 throw DiskCollectionsError.invalidSearch(search: name, reason:
@@ -125,19 +170,66 @@ public final class BreadthFirstSearch<State: FixedWidthDiskKey & Sendable> {
                 throw DiskCollectionsError.invalidSearch(search: name, reason:
                     "it was started with keepsAllLevels: \(stored.keepsAllLevels ?? false); resume it with the same option, or remove it first (store.removeCollection)")
             }
+            guard stored.ranks == communicator?.size, stored.rank == communicator?.rank else {
+                let was = stored.ranks.map { "rank \(stored.rank ?? 0) of a search partitioned over \($0) ranks" } ?? "a search run in one process"
+                let now = communicator.map { "rank \($0.rank) of \($0.size)" } ?? "one process"
+                throw DiskCollectionsError.invalidSearch(search: name, reason:
+                    "this store holds \(was), and it was resumed as \(now); resume it with the same number of ranks (mpirun -np \(stored.ranks ?? 1)), each rank with its own store, or remove it first (store.removeCollection)")
+            }
             meta = stored
         } else {
             meta = SearchMeta(state: State.diskKeyCodec, undirected: options.undirected,
                               startCount: fingerprint.count, startHash: fingerprint.hash,
-                              keepsAllLevels: options.undirected ? options.keepsAllLevels : nil)
+                              keepsAllLevels: options.undirected ? options.keepsAllLevels : nil,
+                              ranks: communicator?.size, rank: communicator?.rank)
             fresh = true
+        }
+        }
+        if let communicator {
+            // Every rank starts fresh, or every rank resumes; then from the last level all committed.
+            let freshRanks = try communicator.sum(fresh ? 1 : 0)
+            if freshRanks != 0 && freshRanks != communicator.size {
+                // Ranks that died while the start was being committed leave the others with level 0
+                // alone: start again everywhere. Past level 0 it is another job's store.
+                let deepest = -(try communicator.minimum(-meta.completedDepth))
+                guard deepest == 0 else {
+                    throw AgreedFailure(reason: "\(freshRanks) of \(communicator.size) ranks have no stored search \(name) and the others do: give every rank the store it ran with before, or remove the search from every rank's store")
+                }
+                if !fresh {
+                    meta = SearchMeta(state: State.diskKeyCodec, undirected: options.undirected,
+                                      startCount: fingerprint.count, startHash: fingerprint.hash,
+                                      keepsAllLevels: options.undirected ? options.keepsAllLevels : nil,
+                                      ranks: communicator.size, rank: communicator.rank)
+                    fresh = true
+                }
+            }
+            if !fresh {
+                let agreed = try communicator.minimum(meta.completedDepth)
+                if meta.completedDepth > agreed {
+                    meta.levels = Array(meta.levels.prefix(agreed + 1))
+                    meta.localLevels = meta.localLevels.map { Array($0.prefix(agreed + 1)) }
+                    meta.completedDepth = agreed
+                    meta.finished = false
+                }
+                let allFinished = try communicator.minimum(meta.finished ? 1 : 0) == 1
+                if allFinished { return Result(levels: meta.levels, seconds: meta.seconds) }
+                meta.finished = false
+            }
         }
         if meta.finished { return Result(levels: meta.levels, seconds: meta.seconds) }
         let engine = SearchEngine(environment: store.environment, name: name, metaDatabase: metaDatabase, meta: meta,
                                   undirected: options.undirected, keepsAllLevels: options.storesEveryLevel, memory: options.memory, parallelism: options.parallelism,
-                                  successors: engineSuccessors, progress: progress)
+                                  successors: engineSuccessors, progress: progress, communicator: communicator)
         defer { AllocatorStatistics.giveFreeMemoryBack() }
-        try engine.discardIncompleteLevel()
+        try engine.discardIncompleteLevel(fresh: fresh)
+        if communicator != nil && !fresh {
+            // A rolled-back rank records its agreed depth; a frontier search drops levels a crash
+            // between commit and clean-up left behind.
+            try store.environment.write { txn in try engine.saveMeta(txn) }
+            if !options.storesEveryLevel, meta.completedDepth >= 2 {
+                for old in 0...(meta.completedDepth - 2) { try engine.dropLevel(old) }
+            }
+        }
         if fresh {
             if encoded.isEmpty {
                 engine.meta.finished = true
@@ -367,9 +459,9 @@ public struct SearchProgress: Sendable, Hashable {
     public var phase: Phase
     /// The depth of the level being built.
     public var depth: Int
-    /// The states of the frontier (depth − 1).
+    /// The states of the frontier (depth − 1); in a partitioned search, this rank's part of it.
     public var frontier: Int
-    /// The frontier states expanded so far.
+    /// The frontier states expanded so far (by this rank, in a partitioned search).
     public var expanded: Int
     /// The new states at `depth` (when the level completed; 0 before).
     public var newStates: Int
@@ -408,4 +500,9 @@ struct SearchMeta: Codable, Hashable {
     var seconds: Double = 0
     /// Whether an undirected search keeps its old levels (absent in metadata written before the option).
     var keepsAllLevels: Bool?
+    /// A partitioned search's number of ranks and this store's rank (absent for a search in one process).
+    var ranks: Int?
+    var rank: Int?
+    /// A partitioned search's states per depth in this rank's part (`levels` holds the whole search's).
+    var localLevels: [Int]?
 }

@@ -27,10 +27,21 @@ final class ExpansionWorker: @unchecked Sendable {
     @exclusivity(unchecked) var expanded = 0
     var error: (any Error)?
     @exclusivity(unchecked) private var saturated = false
+    /// In a partitioned search, the number of partitions (ranks) and this worker's rank; 1 and 0 otherwise.
+    let partitions: Int
+    let rank: Int
+    /// In a partitioned search: successors owned by other ranks, by owner, until the coordinator sends them.
+    @exclusivity(unchecked) var outbox: [[UInt64]]
+    /// The most states the outboxes may hold together after a round (chunks are sized to keep to it).
+    let outboxCapacity: Int
 
-    init(capacity: Int, chunkCapacity: Int) {
+    init(capacity: Int, chunkCapacity: Int, partitions: Int = 1, rank: Int = 0, outboxCapacity: Int = 0) {
         self.capacity = capacity
         self.chunkCapacity = chunkCapacity
+        self.partitions = partitions
+        self.rank = rank
+        self.outboxCapacity = outboxCapacity
+        outbox = Array(repeating: [], count: partitions)
         buffer = .allocate(capacity: capacity)
         chunk = .allocate(capacity: chunkCapacity)
     }
@@ -41,28 +52,39 @@ final class ExpansionWorker: @unchecked Sendable {
     }
 
     /// How many frontier states the next round can give this worker without the buffer overflowing.
-    var nextChunkSize: Int { max(1, min(chunkCapacity, (capacity - count) / maximumBranching)) }
+    /// In a partitioned search, also without the outboxes growing past `outboxCapacity`.
+    var nextChunkSize: Int {
+        let room = partitions == 1 ? capacity - count : min(capacity - count, outboxCapacity)
+        return max(1, min(chunkCapacity, room / maximumBranching))
+    }
 
     /// Expands the chunk. Errors of the successor function are kept in `error` for the coordinator.
     func expand(_ successors: SearchEngine.Successors) {
         guard error == nil else { return }
         saturated = false
         do {
-            for i in 0..<chunkCount {
-                let before = emitted
-                try successors(chunk[i]) { state in
-                    self.emitted &+= 1
-                    if self.count == self.capacity, !self.saturated { self.compact() }
-                    if self.count < self.capacity {
-                        self.buffer[self.count] = state
-                        self.count &+= 1
-                        self.isCompact = false
-                    } else {
-                        self.overflow.append(state)
+            if partitions == 1 {
+                for i in 0..<chunkCount {
+                    let before = emitted
+                    try successors(chunk[i]) { state in
+                        self.emitted &+= 1
+                        self.collect(state)
                     }
+                    maximumBranching = max(maximumBranching, emitted - before)
+                    expanded += 1
                 }
-                maximumBranching = max(maximumBranching, emitted - before)
-                expanded += 1
+            } else {
+                let partitions = self.partitions, rank = self.rank
+                for i in 0..<chunkCount {
+                    let before = emitted
+                    try successors(chunk[i]) { state in
+                        self.emitted &+= 1
+                        let owner = SearchPartition.owner(ofEncoded: state, size: partitions)
+                        if owner == rank { self.collect(state) } else { self.outbox[owner].append(state) }
+                    }
+                    maximumBranching = max(maximumBranching, emitted - before)
+                    expanded += 1
+                }
             }
         } catch {
             self.error = error
@@ -70,6 +92,26 @@ final class ExpansionWorker: @unchecked Sendable {
         chunkCount = 0
         // Sort here, on this worker's thread, when the buffer is nearly full, so that the coordinator
         // only writes the run.
+        if capacity - count < capacity / 8 { compact() }
+    }
+
+    /// Adds a successor to the buffer, compacting it when it fills; what does not fit goes to the overflow.
+    @inline(__always)
+    func collect(_ state: UInt64) {
+        if count == capacity, !saturated { compact() }
+        if count < capacity {
+            buffer[count] = state
+            count &+= 1
+            isCompact = false
+        } else {
+            overflow.append(state)
+        }
+    }
+
+    /// Adds states another rank sent this one (the coordinator, between rounds).
+    func absorb(_ states: ArraySlice<UInt64>) {
+        saturated = false
+        for state in states { collect(state) }
         if capacity - count < capacity / 8 { compact() }
     }
 

@@ -33,9 +33,13 @@ final class SearchEngine {
     /// The database holding the search's metadata (the search's catalog entry).
     let metaDatabase: Database
     var meta: SearchMeta
+    /// In a partitioned search, the transport to the other ranks; this engine keeps the states it owns.
+    let communicator: (any SearchCommunicator)?
 
     init(environment: Environment, name: String, metaDatabase: Database, meta: SearchMeta, undirected: Bool, keepsAllLevels: Bool,
-         memory: Int, parallelism: Int, successors: @escaping Successors, progress: ((SearchProgress) -> Void)?) {
+         memory: Int, parallelism: Int, successors: @escaping Successors, progress: ((SearchProgress) -> Void)?,
+         communicator: (any SearchCommunicator)? = nil) {
+        self.communicator = communicator
         self.environment = environment
         self.name = name
         self.metaDatabase = metaDatabase
@@ -79,8 +83,12 @@ final class SearchEngine {
 
     // MARK: Memory plan
 
-    /// Each worker's buffer: five-eighths of the budget, shared by the workers.
-    var workerCapacity: Int { max(1 << 12, memory / 8 * 5 / 8 / parallelism) }
+    /// Each worker's buffer: five-eighths of the budget, shared by the workers; in a partitioned
+    /// search three-eighths, and an eighth for the states bound for other ranks (what arrives from them
+    /// is about as much again, and MPI's own buffers hold a copy while they travel).
+    var workerCapacity: Int { max(1 << 12, memory / 8 * (communicator == nil ? 5 : 3) / 8 / parallelism) }
+    /// How many states a worker's outboxes hold at most after a round, in a partitioned search.
+    var outboxCapacity: Int { max(1 << 10, memory / 8 / 8 / parallelism) }
     /// States decoded ahead per merge input: an eighth of the budget, shared by the inputs.
     func readerStates(inputs: Int) -> Int { max(StateBlocks.maximumValueBytes + 1, memory / 8 / 8 / max(1, inputs)) }
     /// The most runs merged at once before a pass combines them (each needs its read-ahead buffer).
@@ -89,29 +97,44 @@ final class SearchEngine {
     // MARK: Levels
 
     /// Writes the start states as level 0 and commits the fresh metadata.
+    /// In a partitioned search, every rank is given every start state and keeps those it owns.
     func writeStart(_ states: [UInt64]) throws {
         var sorted = states
-        let n = sorted.withUnsafeMutableBufferPointer { RadixSort.sortAndDeduplicate($0.baseAddress!, count: $0.count) }
+        if let communicator {
+            sorted = states.filter { SearchPartition.owner(ofEncoded: $0, size: communicator.size) == communicator.rank }
+        }
+        let n = sorted.isEmpty ? 0 : sorted.withUnsafeMutableBufferPointer { RadixSort.sortAndDeduplicate($0.baseAddress!, count: $0.count) }
         let level = try levelDatabase(0, create: true)!
         let writer = StateBlockWriter(environment: environment, database: level)
-        try sorted.withUnsafeBufferPointer { try writer.append($0.baseAddress!, count: n) }
+        if n > 0 { try sorted.withUnsafeBufferPointer { try writer.append($0.baseAddress!, count: n) } }
         try writer.finish()
-        meta.levels = [n]
+        meta.levels = [try communicator?.sum(n) ?? n]
+        if communicator != nil { meta.localLevels = [n] }
         meta.completedDepth = 0
         try environment.write { txn in try saveMeta(txn) }
     }
 
-    /// Removes what an interrupted level left behind: levels past the last completed one, and runs.
-    func discardIncompleteLevel() throws {
+    /// Removes what an interrupted level left behind: levels past the last completed one, and runs;
+    /// with `fresh` (no level committed yet), level 0 too: a start that died before its first commit.
+    func discardIncompleteLevel(fresh: Bool = false) throws {
         let prefix = SearchEngine.internalPrefix(name)
         try environment.write { txn in
             for dbName in try txn.databaseNames() where dbName.hasPrefix(prefix) {
                 let rest = dbName.dropFirst(prefix.count)
                 let isRuns = rest == "runs"
-                let stale = rest.hasPrefix("level.") && (Int(rest.dropFirst(6)).map { $0 > meta.completedDepth } ?? false)
+                let stale = rest.hasPrefix("level.") && (Int(rest.dropFirst(6)).map { fresh || $0 > meta.completedDepth } ?? false)
                 if isRuns || stale, let db = try txn.openExistingDatabase(dbName) {
                     try txn.clear(db, deleteDatabase: true)
                 }
+            }
+        }
+    }
+
+    /// Deletes a stored level (an old level of a frontier search).
+    func dropLevel(_ depth: Int) throws {
+        try environment.write { txn in
+            if let old = try txn.openExistingDatabase(SearchEngine.levelName(name, depth)) {
+                try txn.clear(old, deleteDatabase: true)
             }
         }
     }
@@ -122,7 +145,9 @@ final class SearchEngine {
         while !meta.finished {
             let started = clock.now
             let depth = meta.completedDepth + 1
-            let count = try buildLevel(depth)
+            let local = try buildLevel(depth)
+            // A partitioned search's level is the sum of the ranks' parts; all agree on it, and so on the end.
+            let count = try communicator?.sum(local) ?? local
             let seconds = (clock.now - started).seconds
             meta.seconds += seconds
             try environment.write { txn in
@@ -133,8 +158,12 @@ final class SearchEngine {
                     }
                 } else {
                     meta.levels.append(count)
+                    if communicator != nil { meta.localLevels = (meta.localLevels ?? []) + [local] }
                     meta.completedDepth = depth
-                    if !keepsAllLevels, depth >= 2, let old = try txn.openExistingDatabase(SearchEngine.levelName(name, depth - 2)) {
+                    // A partitioned search drops the old level only once every rank has committed this one
+                    // (below): until then a resume may have to rebuild this level from it.
+                    if communicator == nil, !keepsAllLevels, depth >= 2,
+                       let old = try txn.openExistingDatabase(SearchEngine.levelName(name, depth - 2)) {
                         try txn.clear(old, deleteDatabase: true)
                     }
                 }
@@ -147,6 +176,10 @@ final class SearchEngine {
             // level makes the completed levels survive a machine crash too, at a cost that is small
             // beside writing the level.
             try environment.sync()
+            if let communicator, count > 0, !keepsAllLevels, depth >= 2 {
+                _ = try communicator.sum(0)  // every rank has committed `depth`
+                try dropLevel(depth - 2)
+            }
             report(.levelCompleted, depth: depth, expanded: meta.levels[depth - 1], newStates: count, seconds: seconds)
         }
     }
@@ -162,7 +195,8 @@ final class SearchEngine {
         }
         let storeBytes = (try? environment.info()).map { ($0.lastPage + 1) * 4096 } ?? 0
         progress(SearchProgress(
-            phase: phase, depth: depth, frontier: meta.levels[depth - 1], expanded: expanded, newStates: newStates,
+            phase: phase, depth: depth, frontier: communicator == nil ? meta.levels[depth - 1] : (meta.localLevels?[depth - 1] ?? 0),
+            expanded: expanded, newStates: newStates,
             totalStates: meta.levels.reduce(0, +), levelSeconds: seconds, totalSeconds: meta.seconds,
             residentAnonymous: AllocatorStatistics.residentAnonymousFast() ?? 0, storeBytes: storeBytes))
     }
@@ -177,7 +211,8 @@ final class SearchEngine {
         let runsDatabase = try runsDatabase()
         var runCount: UInt32 = 0
         let workers = (0..<parallelism).map { _ in
-            ExpansionWorker(capacity: workerCapacity, chunkCapacity: min(1 << 16, max(64, workerCapacity / 16)))
+            ExpansionWorker(capacity: workerCapacity, chunkCapacity: min(1 << 16, max(64, workerCapacity / 16)),
+                            partitions: communicator?.size ?? 1, rank: communicator?.rank ?? 0, outboxCapacity: outboxCapacity)
         }
         let frontier = try StateBlockReader(environment: environment, database: frontierDatabase, bufferStates: 1 << 14)
         var expanded = 0
@@ -209,15 +244,23 @@ final class SearchEngine {
             }
         }
 
-        // 1. Expand.
+        // 1. Expand. A partitioned search sends each round's successors to their owners and takes in
+        // what the others sent, round after round, until every rank's frontier is exhausted.
         let successors = self.successors
-        while !frontier.isExhausted {
+        var expanding = !frontier.isExhausted || communicator != nil
+        while expanding {
             for worker in workers {
                 worker.chunkCount = try frontier.take(into: worker.chunk, limit: worker.nextChunkSize)
                 expanded += worker.chunkCount
             }
             DispatchQueue.concurrentPerform(iterations: workers.count) { w in workers[w].expand(successors) }
             if let error = workers.lazy.compactMap(\.error).first { throw error }
+            if let communicator {
+                try exchange(workers, communicator)
+                expanding = try communicator.minimum(frontier.isExhausted ? 1 : 0) == 0
+            } else {
+                expanding = !frontier.isExhausted
+            }
             for worker in workers where worker.needsSpill { try spill(worker) }
             report(.expanding, depth: depth, expanded: expanded, newStates: 0, seconds: (clock.now - started).seconds)
         }
@@ -260,6 +303,26 @@ final class SearchEngine {
         try writer.finish()
         withExtendedLifetime(workers) {}
         return writer.count
+    }
+
+    /// One round of a partitioned search's exchange: the workers' outboxes go to their owners, and
+    /// what the other ranks sent is dealt to the workers' buffers as if they had generated it.
+    func exchange(_ workers: [ExpansionWorker], _ communicator: any SearchCommunicator) throws {
+        var outgoing = [[UInt64]](repeating: [], count: communicator.size)
+        for destination in 0..<communicator.size where destination != communicator.rank {
+            outgoing[destination].reserveCapacity(workers.reduce(0) { $0 + $1.outbox[destination].count })
+            for worker in workers {
+                outgoing[destination] += worker.outbox[destination]
+                worker.outbox[destination].removeAll(keepingCapacity: true)
+            }
+        }
+        let received = try communicator.exchange(outgoing)
+        guard !received.isEmpty else { return }
+        let share = (received.count + workers.count - 1) / workers.count
+        for (w, worker) in workers.enumerated() {
+            let start = min(received.count, w * share)
+            worker.absorb(received[start..<min(received.count, start + share)])
+        }
     }
 
     /// Merges ascending inputs into `writer`, each distinct state once, leaving out the states of
