@@ -4,11 +4,13 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: deps demo test asan tsan benchmarks bench bench-suites bench-check bench-memory fuzz clean
 
 ## deps: liblmdb-dev (with pkg-config) and lmdb-utils (mdb_dump, mdb_load: the CLI's round-trip tests)
-## from Debian, and py-lmdb + cbor2 for the interop tests.
+## from Debian, Open MPI (libopenmpi-dev, openmpi-bin: DiskCollectionsMPI, diskcoll search
+## --distributed and their tests; docs/distributed.md), and py-lmdb + cbor2 for the interop tests.
 deps:
-	@if ! (command -v pkg-config >/dev/null && pkg-config --exists lmdb && command -v mdb_load >/dev/null); then \
-		echo "installing liblmdb-dev, lmdb-utils and pkg-config"; \
-		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblmdb-dev lmdb-utils pkg-config; \
+	@if ! (command -v pkg-config >/dev/null && pkg-config --exists lmdb && command -v mdb_load >/dev/null \
+			&& pkg-config --exists ompi-c && command -v mpirun >/dev/null); then \
+		echo "installing liblmdb-dev, lmdb-utils, pkg-config and Open MPI"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblmdb-dev lmdb-utils pkg-config libopenmpi-dev openmpi-bin; \
 	fi
 	@if ! python3 -c "import lmdb, cbor2" 2>/dev/null; then \
 		echo "installing py-lmdb and cbor2"; \

@@ -100,7 +100,13 @@ import TestSupport
         #expect(again.standardOutput.contains("5,040 states: the table equals OEIS A092113."))
     }
 
-    @Test func aTinyBudgetStillFinishesWithinItsHeapBound() throws {
+    @Test func aTinyBudgetStillFinishes() throws {
+        let r = try report(2, ["pancake", "9", "--memory", "4MB", "--jobs", "1"])
+        #expect(r.levels == Pancake(9).depthTable)
+    }
+
+    @Test(.disabled(if: runsUnderASanitizer, "measures RssAnon, which a sanitizer inflates"))
+    func aTinyBudgetKeepsEachRanksHeapBound() throws {
         let r = try report(2, ["pancake", "9", "--memory", "4MB", "--jobs", "1"])
         #expect(r.levels == Pancake(9).depthTable)
         // The largest rank's peak: the budget, the search's slack, and Open MPI's own buffers.
