@@ -4,7 +4,8 @@ memory), and the collector the run scripts share.
 
 usage: runinfo.py TMPDIR OUT [--no-samples] NAME...
 Writes OUT: the machine, and under "runs" each TMPDIR/NAME.json as NAME (without its "samples" with
---no-samples). The run scripts import `machine()`, the reports `header()` and `pyplot()`.
+--no-samples). The run scripts import `machine()`, the reports `header()`, `pyplot()`,
+`report_arguments()` and `print_sections()`.
 """
 import datetime, json, os, subprocess, sys
 
@@ -43,6 +44,27 @@ def pyplot():
         return None
     matplotlib.rcParams["svg.hashsalt"] = "diskcollections"
     return plt
+
+
+def report_arguments(default):
+    """A report's command line, `[results.json] [--plot FILE] [SECTION...]`: the results file
+    (`default` when none is named), the plot's path (None: no plot) and the sections asked for."""
+    args = sys.argv[1:]
+    plot = None
+    if "--plot" in args:
+        i = args.index("--plot")
+        plot = args[i + 1]
+        del args[i:i + 2]
+    path = args.pop(0) if args and args[0].endswith(".json") else default
+    return path, plot, args
+
+
+def print_sections(sections, data, names):
+    """Prints the sections named (all of them, a blank line apart, when none is)."""
+    for i, name in enumerate(names or sections):
+        if not names and i:
+            print()
+        sections[name](data)
 
 
 def main():

@@ -3,13 +3,17 @@
 
 usage: report.py [Benchmarks/cli/results.json]
 """
-import json, sys
+import json, os, sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # Benchmarks/
+from runinfo import header, report_arguments
 
 def main():
-    data = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "Benchmarks/cli/results.json"))
+    path, _, _ = report_arguments(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
+    data = json.load(open(path))
     r = data["runs"]
     n = data["entries"]
-    print(f"{data['date']}, commit {data['commit']}, {data['cores']} cores, {data['memoryBytes'] / 2**30:.0f} GiB, "
+    print(f"{header(data)}, "
           f"{data['lmdb']}; {n:,} entries of a `DiskMap<UInt64, UInt64>`, keys in order; "
           f"the dump is {data['dumpBytes'] / 1e6:,.0f} MB, the JSON Lines {data['jsonlBytes'] / 1e6:,.0f} MB; "
           f"our export {'is' if data['exportIdenticalToMdbDump'] else 'is NOT'} byte for byte mdb_dump's.\n")

@@ -6,7 +6,7 @@ usage: report.py [results.json] [scaling|responsiveness...]
 import json, os, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # Benchmarks/
-from runinfo import header
+from runinfo import header, print_sections, report_arguments
 
 DISKS = {"slow": "10 ms fsync (`slowsync`)", "native": "this machine's"}
 
@@ -42,13 +42,8 @@ SECTIONS = {"scaling": scaling, "responsiveness": responsiveness}
 
 
 def main():
-    args = sys.argv[1:]
-    path = args.pop(0) if args and args[0].endswith(".json") else os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json")
-    data = json.load(open(path))
-    for i, name in enumerate(args or SECTIONS):
-        if not args and i:
-            print()
-        SECTIONS[name](data)
+    path, _, names = report_arguments(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
+    print_sections(SECTIONS, json.load(open(path)), names)
 
 
 if __name__ == "__main__":

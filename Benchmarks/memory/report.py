@@ -8,7 +8,7 @@ over time for every run, one panel per shape (needs matplotlib).
 import json, os, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # Benchmarks/
-from runinfo import header, pyplot
+from runinfo import header, pyplot, report_arguments
 
 SHAPES = {
     "table": "one big table: `Dictionary<UInt64, UInt64>` / `DiskMap<UInt64, UInt64>`",
@@ -47,9 +47,7 @@ def runs_of(data, shape):
 
 
 def main():
-    args = sys.argv[1:]
-    path = args[0] if args and not args[0].startswith("--") else "Benchmarks/memory/results.json"
-    plot = args[args.index("--plot") + 1] if "--plot" in args else None
+    path, plot, _ = report_arguments(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
     data = json.load(open(path))
     print(header(data) + "\n")
     for shape, title in SHAPES.items():

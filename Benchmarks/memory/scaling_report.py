@@ -6,16 +6,14 @@ usage: scaling_report.py [scaling.json] [--plot docs/scaling.svg]
 import json, os, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # Benchmarks/
-from runinfo import header, pyplot
+from runinfo import header, pyplot, report_arguments
 
 NAMES = {("table", "heap"): "Dictionary<UInt64, UInt64>", ("table", "disk"): "DiskMap<UInt64, UInt64>",
          ("set", "heap"): "Set<UInt64>", ("set", "disk"): "DiskSet<UInt64>"}
 
 
 def main():
-    args = sys.argv[1:]
-    path = args[0] if args and not args[0].startswith("--") else "Benchmarks/memory/scaling.json"
-    plot = args[args.index("--plot") + 1] if "--plot" in args else None
+    path, plot, _ = report_arguments(os.path.join(os.path.dirname(os.path.abspath(__file__)), "scaling.json"))
     data = json.load(open(path))
     print(header(data) + "\n")
     runs = data["runs"].values()

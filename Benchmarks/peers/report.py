@@ -9,7 +9,7 @@ Sections whose runs are not in the file print nothing.
 import json, os, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # Benchmarks/
-from runinfo import header
+from runinfo import header, print_sections, report_arguments
 
 COLUMNS = [("append_load_per_s", "append load"), ("random_put_per_s", "random put"),
            ("random_get_per_s", "random get"), ("scan_per_s", "scan")]
@@ -185,13 +185,8 @@ SECTIONS = {"throughput": throughput, "targets": targets, "checksums": checksums
 
 
 def main():
-    args = sys.argv[1:]
-    path = args.pop(0) if args and args[0].endswith(".json") else os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json")
-    data = json.load(open(path))
-    for i, name in enumerate(args or SECTIONS):
-        if not args and i:
-            print()
-        SECTIONS[name](data)
+    path, _, names = report_arguments(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
+    print_sections(SECTIONS, json.load(open(path)), names)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ of time and peak RssAnon against states for the disk and the in-heap searches (n
 import json, os, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # Benchmarks/
-from runinfo import header, pyplot
+from runinfo import header, pyplot, report_arguments
 
 # The in-heap pancake 12 search is too large to rerun casually (37 minutes, 14.5 GB): when the JSON has
 # a pancake 12 run on disk only, the heap side comes from this file (its own date and commit, shown).
@@ -17,9 +17,7 @@ HEAP12 = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pancake-12-he
 def mb(b): return f"{b / 1e6:,.1f} MB"
 
 def main():
-    args = sys.argv[1:]
-    path = args[0] if args and not args[0].startswith("--") else "Benchmarks/search/results.json"
-    plot = args[args.index("--plot") + 1] if "--plot" in args else None
+    path, plot, _ = report_arguments(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
     data = json.load(open(path))
     notes = []
     p12 = data["runs"].get("pancake-12")

@@ -9,7 +9,7 @@ operation and the peak resident memory of the process, ours beside Swift's in-he
 import json, os, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # Benchmarks/
-from runinfo import header
+from runinfo import header, report_arguments
 
 PAIRS = [  # (ours, in-heap counterpart, what)
     ("DiskMap-lookup-hit", "Dictionary-lookup-hit", "map lookup, hit"),
@@ -61,7 +61,7 @@ def fmt_ns(x):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else "Benchmarks/suites/results.json"
+    path, _, _ = report_arguments(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.json"))
     data = json.load(open(path))
     by = {e["benchmark"].rsplit(".", 1)[-1]: e for e in data["jmh"]}
     print(header(data) + "; "
