@@ -70,10 +70,10 @@ public final class MPICommunicator: SearchCommunicator {
     public func exchange(_ outgoing: [[UInt64]]) throws -> [UInt64] {
         precondition(outgoing.count == size, "one outbox per rank")
         collectives += 1
-        var sendCounts = outgoing.map { Int32(clamping: $0.count) }
         guard outgoing.allSatisfy({ $0.count < Int(Int32.max) }) else {
             throw Failure(description: "a batch of more than \(Int32.max) states for one rank")
         }
+        var sendCounts = outgoing.map { Int32($0.count) }
         var receiveCounts = [Int32](repeating: 0, count: size)
         try check(MPI_Alltoall(&sendCounts, 1, cmpi_int32(), &receiveCounts, 1, cmpi_int32(), comm), "MPI_Alltoall")
         var sendOffsets = [Int32](repeating: 0, count: size)

@@ -142,9 +142,8 @@ struct Search: ParsableCommand {
         }
         let sampler = PeakSampler()
         let started = ContinuousClock.now
-        // In a distributed search only rank 0 speaks.
+        // In a distributed search only rank 0 speaks: the others are as quiet as a JSON run.
         let json = json || (communicator.map { $0.rank != 0 } ?? false)
-        let quiet = communicator.map { $0.rank != 0 } ?? false
         let live = isatty(STDERR_FILENO) == 1 && !json
         var storeBytes = 0
         var levels: [Int] = []
@@ -163,7 +162,7 @@ struct Search: ParsableCommand {
             let result = try search.run(from: [puzzle.start], communicator: communicator, progress: { p in
                 sampler.sample()
                 storeBytes = max(storeBytes, p.storeBytes)
-                guard !json, !quiet else { return }
+                guard !json else { return }
                 let what = p.phase == .levelCompleted ? (p.newStates == 0 ? "none: the search is complete" : group(p.newStates) + " new states")
                     : (p.phase == .merging ? "merging " : "expanded ") + group(p.expanded) + " of " + group(p.frontier)
                 let line = "  depth " + pad(String(p.depth), 3) + pad(what, 34)

@@ -154,36 +154,36 @@ public final class BreadthFirstSearch<State: FixedWidthDiskKey & Sendable> {
                 try successors(try Self.decode(state)) { emit(Self.encode($0)) }
             }
         }
-        var meta = SearchMeta(state: State.diskKeyCodec, undirected: options.undirected, startCount: 0, startHash: 0)
-        var fresh = false
+        // What a search not yet started records.
+        let freshMeta = SearchMeta(state: State.diskKeyCodec, undirected: options.undirected,
+                                   startCount: fingerprint.count, startHash: fingerprint.hash,
+                                   keepsAllLevels: options.undirected ? options.keepsAllLevels : nil,
+                                   ranks: communicator?.size, rank: communicator?.rank)
+        var meta = freshMeta
+        var fresh = true
         try agree {
-        if let stored = try loadMeta() {
-            guard stored.undirected == options.undirected else {
-                throw DiskCollectionsError.invalidSearch(search: name, reason:
-                    "it was started with undirected: \(stored.undirected); resume it with the same option, or remove it first (store.removeCollection)")
+            if let stored = try loadMeta() {
+                guard stored.undirected == options.undirected else {
+                    throw DiskCollectionsError.invalidSearch(search: name, reason:
+                        "it was started with undirected: \(stored.undirected); resume it with the same option, or remove it first (store.removeCollection)")
+                }
+                guard stored.startCount == fingerprint.count, stored.startHash == fingerprint.hash else {
+                    throw DiskCollectionsError.invalidSearch(search: name, reason:
+                        "it was started from \(stored.startCount) other start state(s); resume it from the same ones, or remove it first (store.removeCollection)")
+                }
+                guard !options.undirected || (stored.keepsAllLevels ?? false) == options.keepsAllLevels else {
+                    throw DiskCollectionsError.invalidSearch(search: name, reason:
+                        "it was started with keepsAllLevels: \(stored.keepsAllLevels ?? false); resume it with the same option, or remove it first (store.removeCollection)")
+                }
+                guard stored.ranks == communicator?.size, stored.rank == communicator?.rank else {
+                    let was = stored.ranks.map { "rank \(stored.rank ?? 0) of a search partitioned over \($0) ranks" } ?? "a search run in one process"
+                    let now = communicator.map { "rank \($0.rank) of \($0.size)" } ?? "one process"
+                    throw DiskCollectionsError.invalidSearch(search: name, reason:
+                        "this store holds \(was), and it was resumed as \(now); resume it with the same number of ranks (mpirun -np \(stored.ranks ?? 1)), each rank with its own store, or remove it first (store.removeCollection)")
+                }
+                meta = stored
+                fresh = false
             }
-            guard stored.startCount == fingerprint.count, stored.startHash == fingerprint.hash else {
-                throw DiskCollectionsError.invalidSearch(search: name, reason:
-                    "it was started from \(stored.startCount) other start state(s); resume it from the same ones, or remove it first (store.removeCollection)")
-            }
-            guard !options.undirected || (stored.keepsAllLevels ?? false) == options.keepsAllLevels else {
-                throw DiskCollectionsError.invalidSearch(search: name, reason:
-                    "it was started with keepsAllLevels: \(stored.keepsAllLevels ?? false); resume it with the same option, or remove it first (store.removeCollection)")
-            }
-            guard stored.ranks == communicator?.size, stored.rank == communicator?.rank else {
-                let was = stored.ranks.map { "rank \(stored.rank ?? 0) of a search partitioned over \($0) ranks" } ?? "a search run in one process"
-                let now = communicator.map { "rank \($0.rank) of \($0.size)" } ?? "one process"
-                throw DiskCollectionsError.invalidSearch(search: name, reason:
-                    "this store holds \(was), and it was resumed as \(now); resume it with the same number of ranks (mpirun -np \(stored.ranks ?? 1)), each rank with its own store, or remove it first (store.removeCollection)")
-            }
-            meta = stored
-        } else {
-            meta = SearchMeta(state: State.diskKeyCodec, undirected: options.undirected,
-                              startCount: fingerprint.count, startHash: fingerprint.hash,
-                              keepsAllLevels: options.undirected ? options.keepsAllLevels : nil,
-                              ranks: communicator?.size, rank: communicator?.rank)
-            fresh = true
-        }
         }
         if let communicator {
             // Every rank starts fresh, or every rank resumes; then from the last level all committed.
@@ -195,13 +195,8 @@ public final class BreadthFirstSearch<State: FixedWidthDiskKey & Sendable> {
                 guard deepest == 0 else {
                     throw AgreedFailure(reason: "\(freshRanks) of \(communicator.size) ranks have no stored search \(name) and the others do: give every rank the store it ran with before, or remove the search from every rank's store")
                 }
-                if !fresh {
-                    meta = SearchMeta(state: State.diskKeyCodec, undirected: options.undirected,
-                                      startCount: fingerprint.count, startHash: fingerprint.hash,
-                                      keepsAllLevels: options.undirected ? options.keepsAllLevels : nil,
-                                      ranks: communicator.size, rank: communicator.rank)
-                    fresh = true
-                }
+                meta = freshMeta
+                fresh = true
             }
             if !fresh {
                 let agreed = try communicator.minimum(meta.completedDepth)

@@ -123,20 +123,19 @@ final class SearchEngine {
                 let rest = dbName.dropFirst(prefix.count)
                 let isRuns = rest == "runs"
                 let stale = rest.hasPrefix("level.") && (Int(rest.dropFirst(6)).map { fresh || $0 > meta.completedDepth } ?? false)
-                if isRuns || stale, let db = try txn.openExistingDatabase(dbName) {
-                    try txn.clear(db, deleteDatabase: true)
-                }
+                if isRuns || stale { try SearchEngine.drop(dbName, txn) }
             }
         }
     }
 
+    /// Deletes the database `name` in `txn`, if it exists.
+    static func drop(_ name: String, _ txn: Transaction) throws {
+        if let db = try txn.openExistingDatabase(name) { try txn.clear(db, deleteDatabase: true) }
+    }
+
     /// Deletes a stored level (an old level of a frontier search).
     func dropLevel(_ depth: Int) throws {
-        try environment.write { txn in
-            if let old = try txn.openExistingDatabase(SearchEngine.levelName(name, depth)) {
-                try txn.clear(old, deleteDatabase: true)
-            }
-        }
+        try environment.write { txn in try SearchEngine.drop(SearchEngine.levelName(name, depth), txn) }
     }
 
     /// Runs levels until one comes out empty.
@@ -153,23 +152,18 @@ final class SearchEngine {
             try environment.write { txn in
                 if count == 0 {
                     meta.finished = true
-                    if let db = try txn.openExistingDatabase(SearchEngine.levelName(name, depth)) {
-                        try txn.clear(db, deleteDatabase: true)
-                    }
+                    try SearchEngine.drop(SearchEngine.levelName(name, depth), txn)
                 } else {
                     meta.levels.append(count)
                     if communicator != nil { meta.localLevels = (meta.localLevels ?? []) + [local] }
                     meta.completedDepth = depth
                     // A partitioned search drops the old level only once every rank has committed this one
                     // (below): until then a resume may have to rebuild this level from it.
-                    if communicator == nil, !keepsAllLevels, depth >= 2,
-                       let old = try txn.openExistingDatabase(SearchEngine.levelName(name, depth - 2)) {
-                        try txn.clear(old, deleteDatabase: true)
+                    if communicator == nil, !keepsAllLevels, depth >= 2 {
+                        try SearchEngine.drop(SearchEngine.levelName(name, depth - 2), txn)
                     }
                 }
-                if let runs = try txn.openExistingDatabase(SearchEngine.runsName(name)) {
-                    try txn.clear(runs, deleteDatabase: true)
-                }
+                try SearchEngine.drop(SearchEngine.runsName(name), txn)
                 try saveMeta(txn)
             }
             // The store commits without fsync by default (a killed process loses nothing); one fsync a
