@@ -109,6 +109,7 @@ struct Search: ParsableCommand {
         #if canImport(DiskCollectionsMPI)
         let mpi = try MPICommunicator.start()
         defer { mpi.finish() }
+        mpi.sendsInFlight = mpi.sendsInFlight(forMemory: budget)
         guard !compareHeap else { throw ValidationError("--compare-heap runs one process; leave it out with --distributed") }
         var disk = try runOnDisk(puzzle, budget: budget, communicator: mpi)
         // What the job as a whole used: the largest rank's peaks, every rank's exchange.

@@ -41,7 +41,7 @@ import TestSupport
     @Test(arguments: [2, 4])
     func puzzlesPrintThePublishedTables(ranks: Int) throws {
         for (arguments, table) in [(["8-puzzle"], SlidingTile.eightPuzzle.depthTable!),
-                                   (["pancake", "9"], Pancake(9).depthTable!),
+                                   (["pancake", "10"], Pancake(10).depthTable!),
                                    (["pocket-cube", "--metric", "qtm"], PocketCube(metric: .quarterTurn).depthTable!)] {
             let r = try report(ranks, arguments + ["--jobs", "1"])
             #expect(r.matches, "\(arguments)")

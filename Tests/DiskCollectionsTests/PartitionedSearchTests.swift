@@ -13,14 +13,14 @@ import TestSupport
     /// One search over `directories.count` ranks; each rank opens its store in its directory.
     static func run(_ name: String, in directories: [TemporaryDirectory], from start: [UInt64], undirected: Bool,
                     memory: Int = 4 << 20, group: ThreadCommunicatorGroup? = nil,
-                    failing: (rank: Int, collective: Int, after: Bool)? = nil,
+                    failing: (rank: Int, operation: Int, after: Bool)? = nil,
                     _ successors: @escaping Successors) -> [Result<SearchResult, any Error>] {
         let group = group ?? ThreadCommunicatorGroup(size: directories.count)
         let paths = directories.map(\.path)
         return group.run { communicator in
             if let failing, failing.rank == communicator.rank {
-                communicator.failAtCollective = failing.collective
-                communicator.failsAfterCollective = failing.after
+                communicator.failAtOperation = failing.operation
+                communicator.failsAfterOperation = failing.after
             }
             let store = try Store(at: paths[communicator.rank])
             defer { store.close() }
@@ -79,15 +79,15 @@ import TestSupport
 
     @Test func aRankThatDiesMidLevelResumesToTheSameResult() throws {
         let puzzle = Pancake(8)
-        // How many collectives a whole search makes, to fail halfway through it.
+        // How many operations (sends, receives, level ends, collectives) a whole search makes, to fail halfway through it.
         let counted = ThreadCommunicatorGroup(size: 2)
         let whole = (0..<2).map { _ in TemporaryDirectory("rank") }
         _ = Self.run(puzzle.name, in: whole, from: [puzzle.start], undirected: true, group: counted, Self.puzzleSuccessors(puzzle))
-        let halfway = counted.collectives / 2 / 2  // per rank, half
+        let halfway = counted.operations / 2 / 2  // per rank, half
         #expect(halfway > 10)
         let directories = (0..<2).map { _ in TemporaryDirectory("rank") }
         let first = Self.run(puzzle.name, in: directories, from: [puzzle.start], undirected: true,
-                             failing: (rank: 1, collective: halfway, after: false), Self.puzzleSuccessors(puzzle))
+                             failing: (rank: 1, operation: halfway, after: false), Self.puzzleSuccessors(puzzle))
         #expect(first.allSatisfy { if case .failure = $0 { true } else { false } })
         let completed = try directories.map { directory in
             let store = try Store(at: directory.path)
@@ -103,34 +103,34 @@ import TestSupport
     }
 
     @Test func aFailureAtEveryPointOfTheSearchResumesToTheSameResult() throws {
-        // Pancake 6 (720 states, 7 levels) is small enough to kill at every collective in turn, before
+        // Pancake 6 (720 states, 7 levels) is small enough to kill at every operation in turn, before
         // the failing rank takes part in it and after (when the others may commit a level it does not,
         // and the resume rolls them back to the level all committed).
         let puzzle = Pancake(6)
-        var collective = 1
+        var operation = 1
         var finished = false
         while !finished {
             for after in [false, true] {
                 let directories = (0..<2).map { _ in TemporaryDirectory("rank") }
                 let first = Self.run(puzzle.name, in: directories, from: [puzzle.start], undirected: true,
-                                     failing: (rank: collective % 2, collective: collective, after: after), Self.puzzleSuccessors(puzzle))
-                // Past the search's last collective the failure never comes.
+                                     failing: (rank: operation % 2, operation: operation, after: after), Self.puzzleSuccessors(puzzle))
+                // Past the search's last operation the failure never comes.
                 finished = first.allSatisfy { if case .success = $0 { true } else { false } }
                 let second = Self.run(puzzle.name, in: directories, from: [puzzle.start], undirected: true, Self.puzzleSuccessors(puzzle))
                 for result in second {
-                    #expect(try result.get().levels == puzzle.depthTable, "killed at collective \(collective), after: \(after)")
+                    #expect(try result.get().levels == puzzle.depthTable, "killed at operation \(operation), after: \(after)")
                 }
             }
-            collective += 1
+            operation += 1
         }
-        #expect(collective > 20)
+        #expect(operation > 20)
     }
 
     @Test func anotherNumberOfRanksIsAClearErrorAndChangesNothing() throws {
         let puzzle = Pancake(7)
         let directories = (0..<3).map { _ in TemporaryDirectory("rank") }
         let interrupted = Self.run(puzzle.name, in: directories, from: [puzzle.start], undirected: true,
-                                   failing: (rank: 0, collective: 12, after: false), Self.puzzleSuccessors(puzzle))
+                                   failing: (rank: 0, operation: 12, after: false), Self.puzzleSuccessors(puzzle))
         #expect(interrupted.contains { if case .failure = $0 { true } else { false } })
         let before = try directories.map { try snapshot($0) }
         let wrong = Self.run(puzzle.name, in: Array(directories.prefix(2)), from: [puzzle.start], undirected: true,

@@ -1,7 +1,7 @@
 import DiskCollections
 import Foundation
 
-/// The ranks of a partitioned search as threads of one process: `SearchCommunicator`'s collectives
+/// The ranks of a partitioned search as threads of one process: `SearchCommunicator`'s operations
 /// over shared memory, so that the partitioned engine is tested without MPI (the MPI tests run it over
 /// processes). `run` starts one thread per rank and returns each rank's outcome.
 public final class ThreadCommunicatorGroup: @unchecked Sendable {
@@ -10,16 +10,17 @@ public final class ThreadCommunicatorGroup: @unchecked Sendable {
     private var arrived = 0
     private var generation = 0
     private var failure: String?
-    private var mailbox: [[[UInt64]]]  // [destination][source]
+    /// Per destination, what the other ranks sent it, in order: a batch, or nil for "level ended".
+    private var queues: [[[UInt64]?]]
     private var values: [Int]
-    /// The states every exchange sent to another rank, over the group's life.
+    /// The states every rank sent to another, over the group's life.
     public private(set) var statesSent = 0
-    /// The collectives every rank called, over the group's life.
-    public private(set) var collectives = 0
+    /// The operations (sends, receives, level ends and operations) every rank called, over the group's life.
+    public private(set) var operations = 0
 
     public init(size: Int) {
         self.size = size
-        mailbox = Array(repeating: Array(repeating: [], count: size), count: size)
+        queues = Array(repeating: [], count: size)
         values = Array(repeating: 0, count: size)
     }
 
@@ -52,20 +53,25 @@ public final class ThreadCommunicatorGroup: @unchecked Sendable {
         if let failure { throw GroupAborted(reason: failure) }
     }
 
-    func post(_ outgoing: [[UInt64]], from rank: Int) {
+    func post(_ batch: [UInt64]?, to destination: Int) {
         condition.withLock {
-            for destination in 0..<size {
-                mailbox[destination][rank] = outgoing[destination]
-                if destination != rank { statesSent += outgoing[destination].count }
-            }
+            queues[destination].append(batch)
+            statesSent += batch?.count ?? 0
+            condition.broadcast()
         }
     }
 
-    func collect(_ rank: Int) -> [UInt64] {
-        condition.withLock { mailbox[rank].flatMap { $0 } }
+    /// What has arrived for `rank`; with `wait`, waits until something has (or the group is aborted).
+    func take(_ rank: Int, wait: Bool) throws -> [[UInt64]?] {
+        condition.lock()
+        defer { condition.unlock() }
+        while wait && queues[rank].isEmpty && failure == nil { condition.wait() }
+        if let failure { throw GroupAborted(reason: failure) }
+        defer { queues[rank] = [] }
+        return queues[rank]
     }
 
-    func counted() { condition.withLock { collectives += 1 } }
+    func counted() { condition.withLock { operations += 1 } }
 
     func set(_ value: Int, _ rank: Int) { condition.withLock { values[rank] = value } }
     func allValues() -> [Int] { condition.withLock { values } }
@@ -78,7 +84,7 @@ public final class ThreadCommunicatorGroup: @unchecked Sendable {
     }
 }
 
-/// What a rank's collective throws after another rank aborted the group.
+/// What a rank's operation throws after another rank aborted the group.
 public struct GroupAborted: Error, CustomStringConvertible {
     public var reason: String
     public var description: String { "another rank aborted the search: \(reason)" }
@@ -89,13 +95,13 @@ public final class ThreadCommunicator: SearchCommunicator, @unchecked Sendable {
     let group: ThreadCommunicatorGroup
     public let rank: Int
     public var size: Int { group.size }
-    /// The collectives this rank has called: a test can make a rank fail at the k-th.
-    public private(set) var collectives = 0
-    /// Throws from the collective with this number (a rank that dies mid-level): before taking part
-    /// in it, or, with `failsAfterCollective`, after (the others got its contribution, and may commit
+    /// The operations this rank has called: a test can make a rank fail at the k-th.
+    public private(set) var operations = 0
+    /// Throws from the operation with this number (a rank that dies mid-level): before taking part
+    /// in it, or, with `failsAfterOperation`, after (the others got its contribution, and may commit
     /// a level this rank will not).
-    public var failAtCollective: Int?
-    public var failsAfterCollective = false
+    public var failAtOperation: Int?
+    public var failsAfterOperation = false
 
     init(group: ThreadCommunicatorGroup, rank: Int) {
         self.group = group
@@ -103,23 +109,44 @@ public final class ThreadCommunicator: SearchCommunicator, @unchecked Sendable {
     }
 
     private func count() throws {
-        collectives += 1
+        operations += 1
         group.counted()
-        if collectives == failAtCollective, !failsAfterCollective { throw InjectedFailure(rank: rank, collective: collectives) }
+        if operations == failAtOperation, !failsAfterOperation { throw InjectedFailure(rank: rank, operation: operations) }
     }
 
     private func done() throws {
-        if collectives == failAtCollective, failsAfterCollective { throw InjectedFailure(rank: rank, collective: collectives) }
+        if operations == failAtOperation, failsAfterOperation { throw InjectedFailure(rank: rank, operation: operations) }
     }
 
-    public func exchange(_ outgoing: [[UInt64]]) throws -> [UInt64] {
+    /// Ranks whose end of the current level has arrived.
+    private var ended = 0
+
+    public func send(_ states: UnsafeBufferPointer<UInt64>, to destination: Int,
+                     deliver: (UnsafeBufferPointer<UInt64>) throws -> Void) throws {
+        precondition(destination != rank && !states.isEmpty)
         try count()
-        group.post(outgoing, from: rank)
-        try group.barrier()
-        let received = group.collect(rank)
-        try group.barrier()
+        group.post(Array(states), to: destination)
         try done()
-        return received
+    }
+
+    public func receive(_ deliver: (UnsafeBufferPointer<UInt64>) throws -> Void) throws {
+        try count()
+        try take(wait: false, deliver)
+        try done()
+    }
+
+    public func endLevel(_ deliver: (UnsafeBufferPointer<UInt64>) throws -> Void) throws {
+        try count()
+        for destination in 0..<size where destination != rank { group.post(nil, to: destination) }
+        while ended < size - 1 { try take(wait: true, deliver) }
+        ended = 0
+        try done()
+    }
+
+    private func take(wait: Bool, _ deliver: (UnsafeBufferPointer<UInt64>) throws -> Void) throws {
+        for message in try group.take(rank, wait: wait) {
+            if let batch = message { try batch.withUnsafeBufferPointer(deliver) } else { ended += 1 }
+        }
     }
 
     public func sum(_ value: Int) throws -> Int {
@@ -145,9 +172,9 @@ public final class ThreadCommunicator: SearchCommunicator, @unchecked Sendable {
     }
 }
 
-/// The failure ``ThreadCommunicator/failAtCollective`` injects.
+/// The failure ``ThreadCommunicator/failAtOperation`` injects.
 public struct InjectedFailure: Error, CustomStringConvertible {
     public var rank: Int
-    public var collective: Int
-    public var description: String { "injected failure on rank \(rank) at collective \(collective)" }
+    public var operation: Int
+    public var description: String { "injected failure on rank \(rank) at operation \(operation)" }
 }

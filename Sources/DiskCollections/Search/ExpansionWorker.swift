@@ -31,7 +31,7 @@ final class ExpansionWorker: @unchecked Sendable {
     let partitions: Int
     let rank: Int
     /// In a partitioned search: successors owned by other ranks, by owner, until the coordinator sends them.
-    @exclusivity(unchecked) var outbox: [[UInt64]]
+    let outbox: UnsafeMutablePointer<Outbox>
     /// The most states the outboxes may hold together after a round (chunks are sized to keep to it).
     let outboxCapacity: Int
 
@@ -41,7 +41,8 @@ final class ExpansionWorker: @unchecked Sendable {
         self.partitions = partitions
         self.rank = rank
         self.outboxCapacity = outboxCapacity
-        outbox = Array(repeating: [], count: partitions)
+        outbox = .allocate(capacity: partitions)
+        for p in 0..<partitions { (outbox + p).initialize(to: Outbox(capacity: partitions == 1 ? 1 : 1 << 10)) }
         buffer = .allocate(capacity: capacity)
         chunk = .allocate(capacity: chunkCapacity)
     }
@@ -49,6 +50,8 @@ final class ExpansionWorker: @unchecked Sendable {
     deinit {
         buffer.deallocate()
         chunk.deallocate()
+        for p in 0..<partitions { outbox[p].deallocate() }
+        outbox.deallocate()
     }
 
     /// How many frontier states the next round can give this worker without the buffer overflowing.
@@ -74,17 +77,21 @@ final class ExpansionWorker: @unchecked Sendable {
                     expanded += 1
                 }
             } else {
-                let partitions = self.partitions, rank = self.rank
+                // Every successor goes to its owner's outbox, this rank's own included, and this rank's
+                // are collected after the chunk: a branch on the owner, taken at random half the time or
+                // more, costs more than copying them.
+                let partitions = self.partitions, outbox = self.outbox
                 for i in 0..<chunkCount {
                     let before = emitted
                     try successors(chunk[i]) { state in
                         self.emitted &+= 1
-                        let owner = SearchPartition.owner(ofEncoded: state, size: partitions)
-                        if owner == rank { self.collect(state) } else { self.outbox[owner].append(state) }
+                        outbox[SearchPartition.owner(ofEncoded: state, size: partitions)].append(state)
                     }
                     maximumBranching = max(maximumBranching, emitted - before)
                     expanded += 1
                 }
+                collect(outbox[rank].states)
+                outbox[rank].removeAll()
             }
         } catch {
             self.error = error
@@ -109,10 +116,27 @@ final class ExpansionWorker: @unchecked Sendable {
     }
 
     /// Adds states another rank sent this one (the coordinator, between rounds).
-    func absorb(_ states: ArraySlice<UInt64>) {
+    func absorb(_ states: UnsafeBufferPointer<UInt64>) {
         saturated = false
-        for state in states { collect(state) }
+        collect(states)
         if capacity - count < capacity / 8 { compact() }
+    }
+
+    /// Adds states to the buffer as `collect(_:)` does one at a time, copying them in runs.
+    func collect(_ states: UnsafeBufferPointer<UInt64>) {
+        var next = 0
+        while next < states.count {
+            if count == capacity, !saturated { compact() }
+            let room = min(capacity - count, states.count - next)
+            guard room > 0 else {
+                overflow.append(contentsOf: states[next...])
+                return
+            }
+            (buffer + count).update(from: states.baseAddress! + next, count: room)
+            count += room
+            next += room
+            isCompact = false
+        }
     }
 
     /// Sorts and deduplicates the buffer in place.
@@ -131,4 +155,40 @@ final class ExpansionWorker: @unchecked Sendable {
     /// Whether the coordinator should write the buffer out as a run before the next round.
     /// That is when a compaction left it over half full, or it overflowed.
     var needsSpill: Bool { !overflow.isEmpty || (isCompact && count > capacity / 2) }
+}
+
+/// A worker's states bound for one other rank, in a buffer that grows as needed. A struct the worker
+/// keeps in raw memory, so that the successor loop appends with no reference counting or
+/// copy-on-write checks (which cost more than the rest of the append).
+struct Outbox {
+    private(set) var base: UnsafeMutablePointer<UInt64>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int = 1 << 10) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+
+    func deallocate() { base.deallocate() }
+
+    @inline(__always)
+    mutating func append(_ state: UInt64) {
+        if count == capacity { grow() }
+        base[count] = state
+        count &+= 1
+    }
+
+    @inline(never)
+    private mutating func grow() {
+        let larger = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity * 2)
+        larger.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = larger
+        capacity *= 2
+    }
+
+    var states: UnsafeBufferPointer<UInt64> { UnsafeBufferPointer(start: base, count: count) }
+    var isEmpty: Bool { count == 0 }
+    mutating func removeAll() { count = 0 }
 }

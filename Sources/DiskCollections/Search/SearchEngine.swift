@@ -205,7 +205,7 @@ final class SearchEngine {
         let runsDatabase = try runsDatabase()
         var runCount: UInt32 = 0
         let workers = (0..<parallelism).map { _ in
-            ExpansionWorker(capacity: workerCapacity, chunkCapacity: min(1 << 16, max(64, workerCapacity / 16)),
+            ExpansionWorker(capacity: workerCapacity, chunkCapacity: min(communicator == nil ? 1 << 16 : 1 << 13, max(64, workerCapacity / 16)),
                             partitions: communicator?.size ?? 1, rank: communicator?.rank ?? 0, outboxCapacity: outboxCapacity)
         }
         let frontier = try StateBlockReader(environment: environment, database: frontierDatabase, bufferStates: 1 << 14)
@@ -238,25 +238,33 @@ final class SearchEngine {
             }
         }
 
-        // 1. Expand. A partitioned search sends each round's successors to their owners and takes in
-        // what the others sent, round after round, until every rank's frontier is exhausted.
+        // What other ranks send goes into the emptiest worker's buffer, as if that worker had generated it.
+        func deliver(_ batch: UnsafeBufferPointer<UInt64>) throws {
+            let worker = workers.min { $0.count < $1.count }!
+            worker.absorb(batch)
+            if worker.needsSpill { try spill(worker) }
+        }
+
+        // 1. Expand. A partitioned search streams each round's successors to their owners and takes
+        // in what has arrived from the others between rounds; at the end every rank waits for the rest.
         let successors = self.successors
-        var expanding = !frontier.isExhausted || communicator != nil
-        while expanding {
+        while !frontier.isExhausted {
             for worker in workers {
                 worker.chunkCount = try frontier.take(into: worker.chunk, limit: worker.nextChunkSize)
                 expanded += worker.chunkCount
             }
             DispatchQueue.concurrentPerform(iterations: workers.count) { w in workers[w].expand(successors) }
             if let error = workers.lazy.compactMap(\.error).first { throw error }
-            if let communicator {
-                try exchange(workers, communicator)
-                expanding = try communicator.minimum(frontier.isExhausted ? 1 : 0) == 0
-            } else {
-                expanding = !frontier.isExhausted
-            }
             for worker in workers where worker.needsSpill { try spill(worker) }
+            if let communicator {
+                try send(workers, communicator, all: frontier.isExhausted, deliver: deliver)
+                try communicator.receive(deliver)
+            }
             report(.expanding, depth: depth, expanded: expanded, newStates: 0, seconds: (clock.now - started).seconds)
+        }
+        if let communicator {
+            try send(workers, communicator, all: true, deliver: deliver)
+            try communicator.endLevel(deliver)
         }
         DispatchQueue.concurrentPerform(iterations: workers.count) { w in workers[w].compact() }
         for worker in workers where !worker.overflow.isEmpty { try spill(worker); worker.compact() }
@@ -299,23 +307,16 @@ final class SearchEngine {
         return writer.count
     }
 
-    /// One round of a partitioned search's exchange: the workers' outboxes go to their owners, and
-    /// what the other ranks sent is dealt to the workers' buffers as if they had generated it.
-    func exchange(_ workers: [ExpansionWorker], _ communicator: any SearchCommunicator) throws {
-        var outgoing = [[UInt64]](repeating: [], count: communicator.size)
+    /// Sends the workers' outboxes to their owners: those that hold a batch's worth, or `all` of them.
+    func send(_ workers: [ExpansionWorker], _ communicator: any SearchCommunicator, all: Bool,
+              deliver: (UnsafeBufferPointer<UInt64>) throws -> Void) throws {
+        let batch = max(1 << 10, min(1 << 14, outboxCapacity / 4 / max(1, communicator.size - 1)))
         for destination in 0..<communicator.size where destination != communicator.rank {
-            outgoing[destination].reserveCapacity(workers.reduce(0) { $0 + $1.outbox[destination].count })
-            for worker in workers {
-                outgoing[destination] += worker.outbox[destination]
-                worker.outbox[destination].removeAll(keepingCapacity: true)
+            guard all || workers.reduce(0, { $0 + $1.outbox[destination].count }) >= batch else { continue }
+            for worker in workers where !worker.outbox[destination].isEmpty {
+                try communicator.send(worker.outbox[destination].states, to: destination, deliver: deliver)
+                worker.outbox[destination].removeAll()
             }
-        }
-        let received = try communicator.exchange(outgoing)
-        guard !received.isEmpty else { return }
-        let share = (received.count + workers.count - 1) / workers.count
-        for (w, worker) in workers.enumerated() {
-            let start = min(received.count, w * share)
-            worker.absorb(received[start..<min(received.count, start + share)])
         }
     }
 
