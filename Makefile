@@ -44,7 +44,7 @@ tsan: deps
 	swift test --sanitize=thread --scratch-path .build-tsan
 
 ## benchmarks: every benchmark, then docs/benchmarks.md and its plots regenerated from the results
-## (Benchmarks/all.sh; about half an hour on 2 cores). QUICK=1: small sizes, page to a temporary folder.
+## (Benchmarks/all.sh; about an hour on 2 cores). QUICK=1: small sizes, page to a temporary folder.
 benchmarks: deps
 	Benchmarks/all.sh
 

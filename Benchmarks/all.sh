@@ -8,10 +8,13 @@
 #   Benchmarks/memory/run.sh         memory over time, 4 allocators    -> Benchmarks/memory/results.json
 #   Benchmarks/memory/scaling.sh     time and heap against size        -> Benchmarks/memory/scaling.json
 #   Benchmarks/search/run.sh         BreadthFirstSearch against Set    -> Benchmarks/search/results.json
+#   Benchmarks/distributed/run.sh    the search over 1, 2, 4 MPI ranks -> Benchmarks/distributed/results.json
+#   Benchmarks/distributed/bandwidth.sh  2 ranks through a limited link -> Benchmarks/distributed/bandwidth.json
 #   Benchmarks/cli/run.sh            diskcoll import/export            -> Benchmarks/cli/results.json
 #   Benchmarks/suites/run.sh         package-benchmark suites          -> Benchmarks/suites/results.json
 # then Benchmarks/render.py writes docs/benchmarks.md from Benchmarks/benchmarks.md.in and those
-# files, and redraws the plots in docs/. About half an hour on 2 cores (27 minutes on 2026-12-06);
+# files, and redraws the plots in docs/. About an hour on 2 cores (27 minutes on 2026-12-06 before
+# the distributed part, which adds about 25);
 # nothing else should run. Do not edit these scripts while a run is going: bash reads them as it goes.
 #
 #   Benchmarks/all.sh                 # the full run; the page and plots are rewritten
@@ -23,7 +26,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-parts=${ONLY:-"peers concurrency memory scaling search cli suites"}
+parts=${ONLY:-"peers concurrency memory scaling search distributed cli suites"}
 readme=()
 if [ "${QUICK:-0}" = 1 ]; then
     results=$(mktemp -d)
@@ -31,11 +34,12 @@ if [ "${QUICK:-0}" = 1 ]; then
     mkdir -p "$docs"
     # Start from the committed results, so that parts not rerun still render.
     for f in peers/results.json concurrency/results.json memory/results.json memory/scaling.json \
-             search/results.json search/pancake-12-heap.json cli/results.json suites/results.json; do
+             search/results.json search/pancake-12-heap.json distributed/results.json distributed/bandwidth.json cli/results.json \
+             suites/results.json; do
         mkdir -p "$results/$(dirname "$f")"
         [ ! -f "Benchmarks/$f" ] || cp "Benchmarks/$f" "$results/$f"
     done
-    parts=${ONLY:-"peers concurrency memory scaling search cli"}
+    parts=${ONLY:-"peers concurrency memory scaling search distributed cli"}
     export N_PEERS=200000 N_CONC=1000000 TABLE_N=1000000 OBJECTS_N=400000 IDLE_S=2 SCALING_SIZES="100000 1000000" \
            N_CLI=200000 SEARCH_QUICK=1
 else
@@ -54,6 +58,10 @@ has memory && { step memory; OUT="$results/memory/results.json" Benchmarks/memor
 has scaling && { step scaling; OUT="$results/memory/scaling.json" Benchmarks/memory/scaling.sh; }
 has search && { step search; PANCAKE12=${PANCAKE12:-$([ "${SEARCH_QUICK:-0}" = 1 ] && echo 0 || echo 1)} \
     OUT="$results/search/results.json" Benchmarks/search/run.sh; }
+has distributed && { step distributed; PANCAKE12=${PANCAKE12:-$([ "${SEARCH_QUICK:-0}" = 1 ] && echo 0 || echo 1)} \
+    OUT="$results/distributed/results.json" Benchmarks/distributed/run.sh
+    SIZE=$([ "${SEARCH_QUICK:-0}" = 1 ] && echo 10 || echo 11) OUT="$results/distributed/bandwidth.json" \
+    Benchmarks/distributed/bandwidth.sh; }
 has cli && { step cli; N=${N_CLI:-10000000} OUT="$results/cli/results.json" Benchmarks/cli/run.sh; }
 has suites && { step suites; OUT="$results/suites/results.json" Benchmarks/suites/run.sh; }
 

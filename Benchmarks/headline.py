@@ -54,6 +54,17 @@ def main():
             lines.append(f"`BreadthFirstSearch` on {name} ({states:,} states) took {d['seconds']:.1f} s at "
                          f"{d['peakAnonymous'] / 1e6:,.0f} MB of peak heap against {h['seconds']:.1f} s and "
                          f"{h['peakAnonymous'] / 1e6:,.0f} MB for `Set<UInt64>` + `[UInt64]` ({header(search)}).")
+    distributed = load(results, "distributed/results.json")
+    if distributed:
+        runs = distributed["runs"]
+        sizes = sorted({int(n.split("-")[1]) for n in runs if n.startswith("pancake-")})
+        for size in reversed(sizes):
+            one, two = runs.get(f"pancake-{size}-process-jobs-1"), runs.get(f"pancake-{size}-ranks-2")
+            if one and two and two.get("matches"):
+                lines.append(f"Over MPI, 2 ranks of one thread each searched pancake-{size} in {two['disk']['seconds']:.1f} s against "
+                             f"{one['disk']['seconds']:.1f} s for one process with one thread "
+                             f"({one['disk']['seconds'] / two['disk']['seconds']:.2f}×; [distributed.md](docs/distributed.md); {header(distributed)}).")
+                break
     print(" ".join(lines))
 
 
