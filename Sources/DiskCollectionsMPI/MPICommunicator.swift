@@ -39,6 +39,10 @@ public final class MPICommunicator: SearchCommunicator {
     /// The sends in flight that hold an eighth of a search's memory budget (the share the
     /// partitioned engine leaves for states on their way), split over the other ranks, at least 8.
     public func sendsInFlight(forMemory memory: Int) -> Int {
+        Self.sendsInFlight(forMemory: memory, batchStates: batchStates, size: size)
+    }
+
+    private static func sendsInFlight(forMemory memory: Int, batchStates: Int, size: Int) -> Int {
         max(8, memory / 8 / (batchStates * 8) / max(1, size - 1))
     }
     private let comm: MPI_Comm
@@ -60,9 +64,11 @@ public final class MPICommunicator: SearchCommunicator {
     private var sentThisLevel: [UInt64]
     private var receivedThisLevel: [UInt64]
     private var announced: [UInt64?]
-    /// The end-of-level messages (one count each) and their requests.
+    /// The end-of-level messages (one count each).
     private let endBuffers: UnsafeMutablePointer<UInt64>
-    private var endRequests: [MPI_Request?] = []
+    /// `MPI_Testsome`'s outputs for the posted receives, kept between calls.
+    private var completedIndices: [Int32]
+    private var completedStatuses: [MPI_Status]
 
     /// What went wrong with MPI.
     public struct Failure: Error, CustomStringConvertible {
@@ -111,12 +117,14 @@ public final class MPICommunicator: SearchCommunicator {
         size = Int(s)
         self.batchStates = batchStates
         self.receivesPosted = receivesPosted
-        self.sendsInFlight = sendsInFlight ?? 1
+        self.sendsInFlight = sendsInFlight
+            ?? Self.sendsInFlight(forMemory: SearchOptions.defaultMemory, batchStates: batchStates, size: Int(s))
+        completedIndices = Array(repeating: 0, count: receivesPosted)
+        completedStatuses = Array(repeating: MPI_Status(), count: receivesPosted)
         sentThisLevel = Array(repeating: 0, count: size)
         receivedThisLevel = Array(repeating: 0, count: size)
         announced = Array(repeating: nil, count: size)
         endBuffers = .allocate(capacity: size)
-        if sendsInFlight == nil { self.sendsInFlight = self.sendsInFlight(forMemory: SearchOptions.defaultMemory) }
     }
 
     deinit {
@@ -204,16 +212,15 @@ public final class MPICommunicator: SearchCommunicator {
     /// Delivers every batch that has arrived and posts its receive again; whether there was one.
     private func takeArrived(_ deliver: (UnsafeBufferPointer<UInt64>) throws -> Void) throws -> Bool {
         var any = false
-        var indices = [Int32](repeating: 0, count: receivesPosted)
-        var statuses = [MPI_Status](repeating: MPI_Status(), count: receivesPosted)
         while true {
             var completed: Int32 = 0
-            try check(MPI_Testsome(Int32(receivesPosted), &receiveRequests, &completed, &indices, &statuses), "MPI_Testsome")
+            try check(MPI_Testsome(Int32(receivesPosted), &receiveRequests, &completed, &completedIndices, &completedStatuses),
+                      "MPI_Testsome")
             guard completed > 0 && completed != Int32(MPI_UNDEFINED) else { return any }
             any = true
             for k in 0..<Int(completed) {
-                let i = Int(indices[k])
-                var status = statuses[k]
+                let i = Int(completedIndices[k])
+                var status = completedStatuses[k]
                 var count: Int32 = 0
                 MPI_Get_count(&status, cmpi_uint64(), &count)
                 let source = Int(status.MPI_SOURCE)
@@ -234,6 +241,7 @@ public final class MPICommunicator: SearchCommunicator {
     }
 
     public func endLevel(_ deliver: (UnsafeBufferPointer<UInt64>) throws -> Void) throws {
+        var endRequests: [MPI_Request?] = []
         for destination in 0..<size where destination != rank {
             endBuffers[destination] = sentThisLevel[destination]
             endRequests.append(cmpi_request_null())
@@ -248,7 +256,6 @@ public final class MPICommunicator: SearchCommunicator {
             if try !takeArrived(deliver) { sched_yield() }
         }
         for i in endRequests.indices { try check(MPI_Wait(&endRequests[i], nil), "MPI_Wait") }
-        endRequests = []
         // Every send has completed: give their buffers back (the next level allocates them again).
         for buffer in spareBuffers { buffer.deallocate() }
         spareBuffers = []

@@ -257,7 +257,7 @@ final class SearchEngine {
             if let error = workers.lazy.compactMap(\.error).first { throw error }
             for worker in workers where worker.needsSpill { try spill(worker) }
             if let communicator {
-                try send(workers, communicator, all: frontier.isExhausted, deliver: deliver)
+                try send(workers, communicator, all: false, deliver: deliver)
                 try communicator.receive(deliver)
             }
             report(.expanding, depth: depth, expanded: expanded, newStates: 0, seconds: (clock.now - started).seconds)
