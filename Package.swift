@@ -88,7 +88,10 @@ if mpiAvailable {
         // Open MPI (Debian: libopenmpi-dev, openmpi-bin), found through `pkg-config ompi-c`.
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .target(name: "DiskCollectionsMPI", dependencies: ["DiskCollections", "CMPI"]),
-        .testTarget(name: "DiskCollectionsMPITests", dependencies: ["DiskCollections", "TestSupport", "SearchPuzzles", "diskcoll"]),
+        .executableTarget(name: "MPISearchProbe", dependencies: ["DiskCollections", "DiskCollectionsMPI", "TestSupport"],
+                          path: "Tests/MPISearchProbe"),
+        .testTarget(name: "DiskCollectionsMPITests",
+                    dependencies: ["DiskCollections", "TestSupport", "SearchPuzzles", "diskcoll", "MPISearchProbe"]),
     ]
     for target in package.targets where target.name == "diskcoll" {
         target.dependencies.append("DiskCollectionsMPI")

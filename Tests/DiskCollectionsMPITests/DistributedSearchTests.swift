@@ -5,7 +5,8 @@ import Testing
 import TestSupport
 
 /// `mpirun -np N diskcoll search ... --distributed`, as a user runs it (issue 15): the published tables
-/// over 2 and 4 ranks, a rank killed mid-level and the job resumed, another -np refused, a tiny budget.
+/// over 2 and 4 ranks, a rank killed mid-level and the job resumed, another -np refused, a tiny budget;
+/// and random implicit graphs (MPISearchProbe) against an in-heap search, state by state.
 /// These tests exist only where MPI is installed (Package.swift); `make test` installs it.
 @Suite(.serialized) struct DistributedSearchTests {
     let diskcoll = builtExecutable("diskcoll")
@@ -59,6 +60,49 @@ import TestSupport
         let table = { (output: String) in output.split(separator: "\n").filter { $0.hasPrefix("  ") && $0.contains("✓") } }
         #expect(table(distributed.standardOutput) == table(single.standardOutput))
         #expect(table(single.standardOutput).count == Pancake(8).depthTable!.count)
+    }
+
+    /// Every rank's stored part of each level of the probe's search, merged and sorted.
+    func storedLevels(in store: String, ranks: Int, depths: Int) throws -> [[UInt64]] {
+        var levels = Array(repeating: [UInt64](), count: depths)
+        for rank in 0..<ranks {
+            let db = try Store(at: "\(store)/rank-\(rank)-of-\(ranks)")
+            defer { db.close() }
+            let search = try BreadthFirstSearch(store: db, name: "graph", of: UInt64.self, options: .init(undirected: false))
+            for depth in 0..<depths {
+                try search.forEachState(atDepth: depth) { state in
+                    #expect(SearchPartition.owner(ofEncoded: state, size: ranks) == rank)
+                    levels[depth].append(state)
+                }
+            }
+        }
+        return levels.map { $0.sorted() }
+    }
+
+    /// MPISearchProbe: a random implicit graph searched over `ranks` MPI ranks; rank 0's levels.
+    func probe(_ ranks: Int, store: String, _ kind: String, n: UInt64, seed: UInt64, memory: Int = 4 << 20) throws -> [Int] {
+        let result = try run("/usr/bin/env", Self.mpirunPrefix + ["-np", "\(ranks)", builtExecutable("MPISearchProbe"), store, kind,
+                                                                "\(n)", "\(seed)", "\(memory)"])
+        #expect(result.status == 0, "\(result.standardError)")
+        struct Levels: Decodable { var levels: [Int] }
+        return try JSONDecoder().decode(Levels.self, from: Data(result.standardOutput.utf8)).levels
+    }
+
+    @Test(arguments: [2, 4])
+    func randomGraphsMatchAnInHeapSearch(ranks: Int) throws {
+        // Directed: every level is kept, so the ranks' parts are compared with the in-heap search state
+        // by state, with the smallest budget a search takes (4 MiB).
+        let n: UInt64 = 150_000, seed: UInt64 = 7
+        let expected = RandomGraph.inHeap(from: RandomGraph.probeStart(n: n, seed: seed), RandomGraph.directed(n: n, seed: seed))
+        #expect(expected.count > 5)
+        let directed = TemporaryDirectory("mpi-graph")
+        #expect(try probe(ranks, store: directed.path, "directed", n: n, seed: seed) == expected.map(\.count))
+        #expect(try storedLevels(in: directed.path, ranks: ranks, depths: expected.count) == expected)
+        // Undirected (a frontier search, which drops old levels): the level counts.
+        let m: UInt64 = 1 << 17
+        let undirected = RandomGraph.inHeap(from: RandomGraph.probeStart(n: m, seed: seed), RandomGraph.undirectedProbeGraph(n: m))
+        let frontier = TemporaryDirectory("mpi-graph")
+        #expect(try probe(ranks, store: frontier.path, "undirected", n: m, seed: seed) == undirected.map(\.count))
     }
 
     @Test func aRankKilledMidLevelResumesToTheSameTable() throws {

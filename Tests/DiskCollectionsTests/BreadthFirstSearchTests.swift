@@ -31,52 +31,6 @@ import TestSupport
     }
 }
 
-/// Small implicit graphs with known structure, searched on disk and in the heap.
-enum RandomGraph {
-    static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9e37_79b9_7f4a_7c15
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-
-    /// A directed graph on 0..<n: each state has 0 to 3 successors chosen by a hash, some repeated.
-    static func directed(n: UInt64, seed: UInt64) -> @Sendable (UInt64, (UInt64) -> Void) -> Void {
-        { state, emit in
-            let h = mix(state ^ seed)
-            let degree = Int(h % 4)
-            for i in 0..<degree { emit(mix(h &+ UInt64(i)) % n) }
-            if degree == 3 { emit(mix(h) % n) }  // a duplicate successor
-        }
-    }
-
-    /// An undirected graph on 0..<n: s ± a mod n for a few steps a, and s XOR m for masks below n
-    /// when n is a power of two; every move has its inverse.
-    static func undirected(n: UInt64, steps: [UInt64], masks: [UInt64]) -> @Sendable (UInt64, (UInt64) -> Void) -> Void {
-        { state, emit in
-            for a in steps {
-                emit((state + a) % n)
-                emit((state + n - a) % n)
-            }
-            for m in masks where state ^ m < n { emit(state ^ m) }
-        }
-    }
-
-    /// The in-heap BFS with every level's states, for comparing levels as sets.
-    static func inHeap(from start: [UInt64], _ successors: (UInt64, (UInt64) -> Void) -> Void) -> [[UInt64]] {
-        var visited = Set(start)
-        var frontier = Array(visited)
-        var levels: [[UInt64]] = frontier.isEmpty ? [] : [frontier.sorted()]
-        while !frontier.isEmpty {
-            var next: [UInt64] = []
-            for s in frontier { successors(s) { t in if visited.insert(t).inserted { next.append(t) } } }
-            if !next.isEmpty { levels.append(next.sorted()) }
-            frontier = next
-        }
-        return levels
-    }
-}
-
 /// Counts calls across the successor function's threads.
 final class CallCounter: Sendable {
     let calls = Atomic<Int>(0)
