@@ -62,23 +62,6 @@ import TestSupport
         #expect(table(single.standardOutput).count == Pancake(8).depthTable!.count)
     }
 
-    /// Every rank's stored part of each level of the probe's search, merged and sorted.
-    func storedLevels(in store: String, ranks: Int, depths: Int) throws -> [[UInt64]] {
-        var levels = Array(repeating: [UInt64](), count: depths)
-        for rank in 0..<ranks {
-            let db = try Store(at: "\(store)/rank-\(rank)-of-\(ranks)")
-            defer { db.close() }
-            let search = try BreadthFirstSearch(store: db, name: "graph", of: UInt64.self, options: .init(undirected: false))
-            for depth in 0..<depths {
-                try search.forEachState(atDepth: depth) { state in
-                    #expect(SearchPartition.owner(ofEncoded: state, size: ranks) == rank)
-                    levels[depth].append(state)
-                }
-            }
-        }
-        return levels.map { $0.sorted() }
-    }
-
     /// MPISearchProbe: a random implicit graph searched over `ranks` MPI ranks; rank 0's levels.
     func probe(_ ranks: Int, store: String, _ kind: String, n: UInt64, seed: UInt64, memory: Int = 4 << 20) throws -> [Int] {
         let result = try run("/usr/bin/env", Self.mpirunPrefix + ["-np", "\(ranks)", builtExecutable("MPISearchProbe"), store, kind,
@@ -97,7 +80,10 @@ import TestSupport
         #expect(expected.count > 5)
         let directed = TemporaryDirectory("mpi-graph")
         #expect(try probe(ranks, store: directed.path, "directed", n: n, seed: seed) == expected.map(\.count))
-        #expect(try storedLevels(in: directed.path, ranks: ranks, depths: expected.count) == expected)
+        let stored = try partitionedLevels("graph", stores: (0..<ranks).map { "\(directed.path)/rank-\($0)-of-\(ranks)" },
+                                           depths: expected.count)
+        #expect(stored.misplaced.isEmpty, "states stored by a rank that does not own them")
+        #expect(stored.levels == expected)
         // Undirected (a frontier search, which drops old levels): the level counts.
         let m: UInt64 = 1 << 17
         let undirected = RandomGraph.inHeap(from: RandomGraph.probeStart(n: m, seed: seed), RandomGraph.undirectedProbeGraph(n: m))

@@ -23,9 +23,7 @@ do {
     defer { store.close() }
     let search = try BreadthFirstSearch(store: store, name: "graph", of: UInt64.self,
                                         options: .init(undirected: !directed, memory: memory))
-    let result = try search.run(from: RandomGraph.probeStart(n: n, seed: seed), communicator: mpi) { state, emit in
-        successors(state, emit)
-    }
+    let result = try search.run(from: RandomGraph.probeStart(n: n, seed: seed), communicator: mpi, successors: successors)
     if mpi.rank == 0 { print("{\"levels\":\(result.levels)}") }
 } catch {
     FileHandle.standardError.write(Data("MPISearchProbe: \(error)\n".utf8))

@@ -1,20 +1,13 @@
 /// Small implicit graphs with known structure, searched on disk and in the heap (by the search tests,
 /// and by MPISearchProbe under mpirun).
 public enum RandomGraph {
-    public static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9e37_79b9_7f4a_7c15
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-
     /// A directed graph on 0..<n: each state has 0 to 3 successors chosen by a hash, some repeated.
     public static func directed(n: UInt64, seed: UInt64) -> @Sendable (UInt64, (UInt64) -> Void) -> Void {
         { state, emit in
-            let h = mix(state ^ seed)
+            let h = SplitMix64.mix(state ^ seed)
             let degree = Int(h % 4)
-            for i in 0..<degree { emit(mix(h &+ UInt64(i)) % n) }
-            if degree == 3 { emit(mix(h) % n) }  // a duplicate successor
+            for i in 0..<degree { emit(SplitMix64.mix(h &+ UInt64(i)) % n) }
+            if degree == 3 { emit(SplitMix64.mix(h) % n) }  // a duplicate successor
         }
     }
 
@@ -48,7 +41,7 @@ public enum RandomGraph {
 extension RandomGraph {
     /// The start states of MPISearchProbe's searches (a repeated one included).
     public static func probeStart(n: UInt64, seed: UInt64) -> [UInt64] {
-        [seed % n, mix(seed) % n, seed % n]
+        [seed % n, SplitMix64.mix(seed) % n, seed % n]
     }
 
     /// MPISearchProbe's undirected graph on 0..<n (n a power of two): a few steps and masks.
